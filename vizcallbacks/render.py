@@ -1,0 +1,561 @@
+"""Draw a grid of layer activations as one RGB frame: the generalized `plot_conv`.
+
+The grid is the notes' figure: column 0 shows the input image, then one column per
+layer. The first image gets one row per chosen channel, the others one row each; a
+dense layer's vector is drawn as a small image in the first row of its image.
+
+Speed comes from drawing everything that does not change (layer names, true labels,
+input images) once, when the renderer is made, and composing each frame in numpy as
+an image of palette indices. The palette is fixed: `CMAP_LEVELS` colours of the
+colormap, 32 greys for text and background, green and red for right and wrong
+predictions. So every frame uses the same 256 colours, and a GIF can use that palette
+exactly (see `GridRenderer.palette`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .activations import ActivationProbe, Activations, LayerView
+
+__all__ = ["plot_conv", "GridRenderer", "Stamp", "prepare_images", "NORMALIZATIONS",
+           "DEFAULT_CHANNELS"]
+
+DEFAULT_CHANNELS = (1, 5, 10, 20)
+NORMALIZATIONS = ("stable", "minmax", "standardize")
+
+# Palette layout (indices into a 256-colour palette).
+CMAP_LEVELS = 222
+_GREY0 = CMAP_LEVELS
+_GREY_LEVELS = 32
+_BLACK = _GREY0
+_WHITE = _GREY0 + _GREY_LEVELS - 1
+_NAN = _GREY0 + 18          # a mid grey: a NaN or infinite value, never a colormap colour
+_GREEN = _GREY0 + _GREY_LEVELS
+_RED = _GREEN + 1
+_GREY_OF_L = (_GREY0 + np.rint(np.arange(256) * (_GREY_LEVELS - 1) / 255)).astype(np.uint8)
+
+# Text sizes in pixels and the fixed bands around the grid.
+_STAMP_FONT, _SMALL_FONT = 15, 10
+_LINE = 12
+_PAD = 6
+_STAMP_H = 26
+_HEADER_H = 3 * _LINE + 4
+_LABEL_W = 124
+_CHANNEL_W = 34
+_COL_GAP, _ROW_GAP, _BLOCK_GAP = 3, 2, 8
+
+# The stable normalization follows each layer's range with this weight per frame:
+# slow enough that a movie does not flicker, fast enough to follow training.
+_STABLE_SMOOTHING = 0.25
+_STABLE_PERCENTILES = (0.5, 99.5)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Where training stands, printed at the top of a frame."""
+
+    epoch: int | None = None
+    batch: int | None = None
+    accuracy: float | None = None
+    loss: float | None = None
+
+    def text(self) -> str:
+        parts = []
+        if self.epoch is not None:
+            parts.append(f"Epoch: {self.epoch:02d}")
+        if self.batch is not None:
+            parts.append(f"batch: {self.batch:04d}")
+        if self.accuracy is not None:
+            parts.append(f"accuracy: {_number(self.accuracy)}")
+        if self.loss is not None:
+            parts.append(f"loss: {_number(self.loss)}")
+        return ", ".join(parts)
+
+
+def _number(value: float) -> str:
+    return "NaN" if math.isnan(value) else f"{value:.3f}"
+
+
+@lru_cache(maxsize=8)
+def _font(size: int):
+    from PIL import ImageFont
+    import matplotlib
+
+    path = f"{matplotlib.get_data_path()}/fonts/ttf/DejaVuSans.ttf"
+    try:
+        return ImageFont.truetype(path, size)
+    except OSError:  # a matplotlib without its fonts: Pillow's own scalable font
+        return ImageFont.load_default(size)
+
+
+def make_palette(cmap: str) -> np.ndarray:
+    """The 256 RGB colours every frame is drawn with, for colormap `cmap`."""
+    import matplotlib
+
+    colours = matplotlib.colormaps[cmap](np.linspace(0, 1, CMAP_LEVELS))[:, :3]
+    greys = np.repeat(np.linspace(0, 1, _GREY_LEVELS)[:, None], 3, axis=1)
+    accents = np.array([[0.10, 0.62, 0.20], [0.85, 0.15, 0.15]])
+    return np.rint(np.concatenate([colours, greys, accents]) * 255).astype(np.uint8)
+
+
+def prepare_images(images, input_shape: tuple | None, *, argument: str = "images") -> np.ndarray:
+    """`images` as a float32 batch shaped for a model whose input is `input_shape`
+    (without batch axis; None entries match anything). A grayscale batch without its
+    channel axis gets one."""
+    array = np.asarray(images)
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+        raise TypeError(
+            f"{argument} must be a numeric array (uint8 or float). Received dtype {array.dtype}."
+        )
+    if array.ndim == 0 or array.shape[0] == 0:
+        raise ValueError(f"{argument} is empty: received shape {array.shape}. Give at least one image.")
+    if input_shape is None:
+        if array.ndim == 3:
+            array = array[..., None]
+        if array.ndim != 4:
+            raise ValueError(
+                f"{argument} must be a batch of images (N, height, width[, channels]). "
+                f"Received shape {array.shape}."
+            )
+    else:
+        def fits(shape):
+            return len(shape) == len(input_shape) and all(
+                want is None or want == got for want, got in zip(input_shape, shape))
+
+        if not fits(array.shape[1:]):
+            if fits(array.shape[1:] + (1,)):
+                array = array[..., None]
+            elif fits(array.shape):
+                array = array[None]
+            else:
+                raise ValueError(
+                    f"{argument} do not fit the model's input: received shape {array.shape}, "
+                    f"the model takes (N, {', '.join(str(d) for d in input_shape)})."
+                )
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def _check_labels(labels, count: int) -> np.ndarray | None:
+    if labels is None:
+        return None
+    labels = np.asarray(labels)
+    if labels.ndim == 2:  # one-hot
+        labels = labels.argmax(axis=1)
+    if labels.ndim != 1 or len(labels) != count:
+        raise ValueError(
+            f"labels must hold one class per image ({count} images). Received shape {labels.shape}."
+        )
+    return labels.astype(np.int64)
+
+
+def _resolve_channels(channels, views: Sequence[LayerView]) -> tuple[tuple[int, ...], bool]:
+    """The channel list, and whether it was the default (clipped per layer) or
+    explicit (every index must exist in every feature-map layer)."""
+    if channels is None:
+        return DEFAULT_CHANNELS, True
+    if isinstance(channels, (int, np.integer)):
+        channels = (channels,)
+    channels = tuple(channels)
+    if not channels:
+        raise ValueError("channels is empty. Pass None for the default (1, 5, 10, 20) or indices.")
+    for index in channels:
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
+            raise ValueError(f"channels must be non-negative integers. Received: {channels!r}.")
+    for view in views:
+        if view.kind == "maps" and max(channels) >= view.channels:
+            raise ValueError(
+                f"channels: index {max(channels)} is out of range for layer {view.name!r}, which "
+                f"has {view.channels} channels (valid: 0..{view.channels - 1}). Choose smaller "
+                "indices, other layers, or channels=None to clip the default to each layer."
+            )
+    return tuple(int(c) for c in channels), False
+
+
+def _rows_per_image(channels_per_image, count: int, channel_count: int) -> tuple[int, ...]:
+    if channels_per_image is None:
+        return (channel_count,) + (1,) * (count - 1)
+    if isinstance(channels_per_image, (int, np.integer)) and not isinstance(channels_per_image, bool):
+        rows = (int(channels_per_image),) * count
+    else:
+        rows = tuple(channels_per_image)
+        if len(rows) != count:
+            raise ValueError(
+                f"channels_per_image must give one count per image ({count} images). "
+                f"Received {len(rows)} counts: {rows!r}."
+            )
+    for value in rows:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= channel_count:
+            raise ValueError(
+                f"channels_per_image: each count must be an integer in 1..{channel_count} (the number "
+                f"of channels chosen). Received: {channels_per_image!r}."
+            )
+    return tuple(int(r) for r in rows)
+
+
+def _nearest_index(size: int, target: int) -> np.ndarray:
+    """Source indices that scale `size` pixels to `target` with nearest neighbour."""
+    return np.minimum((np.arange(target) * size) // target, size - 1)
+
+
+def _vector_grid(units: int) -> tuple[int, int]:
+    """Rows and columns a vector of `units` is wrapped into: one strip when short,
+    a near-square block when long so that each unit stays visible."""
+    if units <= 16:
+        return 1, units
+    cols = math.ceil(math.sqrt(units))
+    return math.ceil(units / cols), cols
+
+
+@dataclass(frozen=True)
+class _CellPlan:
+    """How one layer's output is scaled into a cell: target box and source indices."""
+
+    grid: tuple[int, int]          # (rows, cols) of the source image
+    top: int
+    left: int
+    rows: np.ndarray
+    cols: np.ndarray
+
+
+def _cell_plan(grid: tuple[int, int], cell_px: int) -> _CellPlan:
+    height, width = grid
+    if height == 1:  # a short vector: a strip that fills the cell, as in the notes
+        target_h, target_w = cell_px, cell_px
+    else:
+        scale = cell_px / max(height, width)
+        target_h, target_w = max(1, round(height * scale)), max(1, round(width * scale))
+    return _CellPlan(grid, (cell_px - target_h) // 2, (cell_px - target_w) // 2,
+                     _nearest_index(height, target_h), _nearest_index(width, target_w))
+
+
+def _scale_to_unit(values: np.ndarray, low, high) -> np.ndarray:
+    span = np.maximum(high - low, 1e-12)
+    return np.clip((values - low) / span, 0.0, 1.0)
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+class _Normalizer:
+    """Maps each column's stack of maps to [0, 1] (NaN stays NaN)."""
+
+    def __init__(self, mode: str):
+        self.mode = mode
+        self._ranges: dict[int, tuple[float, float]] = {}
+
+    def __call__(self, column: int, stack: np.ndarray) -> np.ndarray:
+        stack = _finite(stack.astype(np.float32, copy=False))
+        per_map_axes = tuple(range(1, stack.ndim))
+        if self.mode == "standardize":  # the notes' (x - mean) / std * 64 + 128
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.nanmean(stack, axis=per_map_axes, keepdims=True)
+                std = np.nanstd(stack, axis=per_map_axes, keepdims=True)
+            return np.clip(((stack - mean) / np.maximum(std, 1e-12) * 64 + 128) / 255, 0, 1)
+        if self.mode == "minmax":
+            with np.errstate(invalid="ignore"):
+                low = np.nanmin(stack, axis=per_map_axes, keepdims=True)
+                high = np.nanmax(stack, axis=per_map_axes, keepdims=True)
+            return _scale_to_unit(stack, low, high)
+        return _scale_to_unit(stack, *self._stable_range(column, stack))
+
+    def _stable_range(self, column: int, stack: np.ndarray) -> tuple[float, float]:
+        finite = stack[np.isfinite(stack)]
+        if finite.size == 0:
+            return self._ranges.get(column, (0.0, 1.0))
+        low, high = np.percentile(finite, _STABLE_PERCENTILES)
+        previous = self._ranges.get(column)
+        if previous is not None:
+            low = previous[0] + _STABLE_SMOOTHING * (low - previous[0])
+            high = previous[1] + _STABLE_SMOOTHING * (high - previous[1])
+        self._ranges[column] = (float(low), float(high))
+        return self._ranges[column]
+
+
+def _fit_text(draw, text: str, font, width: int) -> str:
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _header_lines(draw, name: str, font, width: int) -> list[str]:
+    if draw.textlength(name, font=font) <= width or "_" not in name:
+        return [_fit_text(draw, name, font, width)]
+    head, _, tail = name.rpartition("_")
+    return [_fit_text(draw, head + "_", font, width), _fit_text(draw, tail, font, width)]
+
+
+class GridRenderer:
+    """Turns one forward pass into an RGB frame. Built once per run; every frame it
+    draws has the same size.
+
+    >>> renderer = GridRenderer(probe.views, images, labels=y, class_names=names)
+    >>> frame = renderer.render(probe(images), Stamp(epoch=1, batch=250, accuracy=0.73))
+    >>> frame.shape, frame.dtype            # ((H, W, 3), uint8)
+
+    normalization:
+      "stable" (default): one range per layer, taken over all the maps the frame shows
+        of that layer (0.5 to 99.5 percentile) and followed slowly from frame to frame
+        (weight 0.25), so colours mean the same from one frame to the next and a movie
+        does not flicker, while still following the layer as training moves it.
+      "minmax": each map stretched to its own min and max (flickers, shows detail).
+      "standardize": the notes' (x - mean) / std * 64 + 128 per map.
+    """
+
+    def __init__(self, views: Sequence[LayerView], images: np.ndarray, *,
+                 labels=None, class_names: Sequence[str] | None = None,
+                 channels: Sequence[int] | None = None,
+                 channels_per_image: int | Sequence[int] | None = None,
+                 normalization: str = "stable", cmap: str = "inferno", cell_px: int = 56):
+        import matplotlib
+
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"normalization must be one of {NORMALIZATIONS}. Received: {normalization!r}."
+            )
+        if cmap not in matplotlib.colormaps:
+            raise ValueError(
+                f"cmap must be a matplotlib colormap name, e.g. 'inferno', 'viridis', 'gray'. "
+                f"Received: {cmap!r}."
+            )
+        if isinstance(cell_px, bool) or not isinstance(cell_px, int) or not 8 <= cell_px <= 512:
+            raise ValueError(f"cell_px must be an integer in 8..512. Received: {cell_px!r}.")
+        self.views = tuple(views)
+        self.images = np.asarray(images)
+        self.labels = _check_labels(labels, len(self.images))
+        self.class_names = None if class_names is None else tuple(str(c) for c in class_names)
+        self.channels, self._clip_channels = _resolve_channels(channels, self.views)
+        self.rows_per_image = _rows_per_image(channels_per_image, len(self.images), len(self.channels))
+        self.cell_px = cell_px
+        self.palette = make_palette(cmap)
+        self._normalize = _Normalizer(normalization)
+        self._layout()
+        self._plans = [self._plan(view) for view in self.views]
+        self._base_text = self._draw_static_text()
+        self._input_cells = self._draw_inputs()
+
+    # ---- layout, computed once -------------------------------------------------
+    def _layout(self):
+        cell = self.cell_px
+        self._show_channels = max(self.rows_per_image) > 1
+        self._grid_left = _PAD + _LABEL_W + (_CHANNEL_W if self._show_channels else 0)
+        self._grid_top = _STAMP_H + _HEADER_H
+        columns = len(self.views) + 1
+        self._col_x = [self._grid_left + i * (cell + _COL_GAP) for i in range(columns)]
+        self._block_y, self._row_y = [], []
+        y = self._grid_top
+        for rows in self.rows_per_image:
+            self._block_y.append(y)
+            self._row_y.append([y + r * (cell + _ROW_GAP) for r in range(rows)])
+            y += rows * cell + (rows - 1) * _ROW_GAP + _BLOCK_GAP
+        width = self._col_x[-1] + cell + _PAD
+        height = y - _BLOCK_GAP + _PAD
+        # Even sizes, so that H.264 takes frames as they are.
+        self.frame_size = (height + height % 2, width + width % 2)
+
+    def _plan(self, view: LayerView) -> _CellPlan:
+        grid = view.shape[:2] if view.kind == "maps" else _vector_grid(view.channels)
+        return _cell_plan(grid, self.cell_px)
+
+    def _class_name(self, index: int) -> str:
+        if self.class_names is not None and 0 <= index < len(self.class_names):
+            return self.class_names[index]
+        return str(index)
+
+    def _draw_static_text(self):
+        from PIL import Image, ImageDraw
+
+        height, width = self.frame_size
+        text = Image.new("L", (width, height), 255)
+        draw = ImageDraw.Draw(text)
+        font = _font(_SMALL_FONT)
+        cell = self.cell_px
+        names = ["input"] + [view.name for view in self.views]
+        shapes = ["×".join(str(d) for d in self.images.shape[1:])] + [
+            "×".join(str(d) for d in view.shape) for view in self.views]
+        for x, name, shape in zip(self._col_x, names, shapes):
+            lines = _header_lines(draw, name, font, cell + _COL_GAP - 1)
+            lines.append(_fit_text(draw, shape, font, cell + _COL_GAP - 1))
+            top = self._grid_top - 4 - len(lines) * _LINE
+            for i, line in enumerate(lines):
+                draw.text((x, top + i * _LINE), line, fill=0 if i < len(lines) - 1 else 96, font=font)
+        for image_index, block_top in enumerate(self._block_y):
+            if self.labels is not None:
+                label = self._class_name(int(self.labels[image_index]))
+                draw.text((_PAD, block_top), _fit_text(draw, f"true: {label}", font, _LABEL_W - 4),
+                          fill=0, font=font)
+            if self._show_channels:
+                for row, row_top in enumerate(self._row_y[image_index]):
+                    draw.text((self._grid_left - 4, row_top + cell // 2), f"ch {self.channels[row]}",
+                              fill=64, font=font, anchor="rm")
+        return text
+
+    def _draw_inputs(self) -> np.ndarray:
+        """The input column, drawn once: palette indices (or RGB for colour inputs)."""
+        images = self.images.astype(np.float32)
+        if images.shape[-1] == 3:
+            low, high = float(np.nanmin(images)), float(np.nanmax(images))
+            return (_scale_to_unit(images, low, high) * 255).astype(np.uint8)
+        maps = images[..., 0]
+        low, high = float(np.nanmin(maps)), float(np.nanmax(maps))
+        return self._to_indices(_scale_to_unit(_finite(maps), low, high))
+
+    @staticmethod
+    def _to_indices(unit: np.ndarray) -> np.ndarray:
+        indices = np.rint(np.nan_to_num(unit, nan=0.0) * (CMAP_LEVELS - 1)).astype(np.uint8)
+        indices[np.isnan(unit)] = _NAN
+        return indices
+
+    def cells(self) -> list[tuple[int, int, int, slice, slice]]:
+        """(image, row, column, rows, cols) of every grid cell that shows something:
+        each image's input and vector cells in its first row, feature maps in every
+        row whose channel the layer has."""
+        found = []
+        for image_index, rows in enumerate(self.rows_per_image):
+            for row in range(rows):
+                for column in range(len(self.views) + 1):
+                    view = self.views[column - 1] if column else None
+                    shown = (row == 0 if view is None or view.kind == "vector"
+                             else self.channels[row] < view.channels)
+                    if shown:
+                        found.append((image_index, row, column, *self._cell_box(image_index, row, column)))
+        return found
+
+    # ---- per frame ---------------------------------------------------------------
+    def render(self, activations: Activations, stamp: Stamp = Stamp()) -> np.ndarray:
+        """One frame, (height, width, 3) uint8."""
+        indices = self._text_layer(activations, stamp)
+        self._paste_input_column(indices)
+        for column, (view, output) in enumerate(zip(self.views, activations.outputs), start=1):
+            self._paste_layer(indices, column, view, output)
+        self._mark_predictions(indices, activations.probabilities)
+        frame = self.palette[indices]
+        if self._input_cells.ndim == 4:  # colour inputs are pasted as they are
+            self._paste_rgb_inputs(frame)
+        return frame
+
+    def _text_layer(self, activations: Activations, stamp: Stamp) -> np.ndarray:
+        from PIL import ImageDraw
+
+        text = self._base_text.copy()
+        draw = ImageDraw.Draw(text)
+        draw.text((_PAD, 5), stamp.text(), fill=0, font=_font(_STAMP_FONT))
+        probabilities = activations.probabilities
+        if probabilities is not None:
+            font = _font(_SMALL_FONT)
+            for image_index, block_top in enumerate(self._block_y):
+                row = probabilities[image_index]
+                if np.all(np.isnan(row)):
+                    guess_line, confidence_line = "pred: NaN", ""
+                else:
+                    guess = int(np.nanargmax(row))
+                    guess_line = f"pred: {self._class_name(guess)}"
+                    confidence_line = f"confidence {row[guess]:.0%}"
+                top = block_top + _LINE + 2
+                draw.text((_PAD + 12, top), _fit_text(draw, guess_line, font, _LABEL_W - 16),
+                          fill=0, font=font)
+                draw.text((_PAD + 12, top + _LINE), confidence_line, fill=64, font=font)
+        return _GREY_OF_L[np.asarray(text)]
+
+    def _cell_box(self, image_index: int, row: int, column: int):
+        top, left = self._row_y[image_index][row], self._col_x[column]
+        return slice(top, top + self.cell_px), slice(left, left + self.cell_px)
+
+    def _paste(self, indices, image_index, row, column, plan: _CellPlan, cell_indices):
+        rows, cols = self._cell_box(image_index, row, column)
+        scaled = cell_indices[np.ix_(plan.rows, plan.cols)]
+        top, left = rows.start + plan.top, cols.start + plan.left
+        indices[top:top + scaled.shape[0], left:left + scaled.shape[1]] = scaled
+
+    def _paste_input_column(self, indices):
+        if self._input_cells.ndim == 4:
+            return
+        height, width = self._input_cells.shape[1:3]
+        plan = _cell_plan((height, width), self.cell_px)
+        for image_index in range(len(self.images)):
+            self._paste(indices, image_index, 0, 0, plan, self._input_cells[image_index])
+
+    def _paste_rgb_inputs(self, frame):
+        height, width = self._input_cells.shape[1:3]
+        plan = _cell_plan((height, width), self.cell_px)
+        for image_index in range(len(self.images)):
+            rows, cols = self._cell_box(image_index, 0, 0)
+            scaled = self._input_cells[image_index][np.ix_(plan.rows, plan.cols)]
+            top, left = rows.start + plan.top, cols.start + plan.left
+            frame[top:top + scaled.shape[0], left:left + scaled.shape[1]] = scaled
+
+    def _paste_layer(self, indices, column: int, view: LayerView, output: np.ndarray):
+        plan = self._plans[column - 1]
+        if view.kind == "vector":
+            rows, cols = plan.grid
+            padded = np.full((len(output), rows * cols), np.nan, dtype=np.float32)
+            padded[:, :view.channels] = output
+            unit = self._normalize(column, padded[:, :view.channels])
+            cells = np.full((len(output), rows * cols), _WHITE, dtype=np.uint8)
+            cells[:, :view.channels] = self._to_indices(unit)
+            for image_index, cell in enumerate(cells.reshape(len(output), rows, cols)):
+                self._paste(indices, image_index, 0, column, plan, cell)
+            return
+        # Gather every map this column shows, normalize them together, then paste.
+        places, maps = [], []
+        for image_index, rows in enumerate(self.rows_per_image):
+            for row in range(rows):
+                channel = self.channels[row]
+                if channel < view.channels:  # the default channels are clipped per layer
+                    places.append((image_index, row))
+                    maps.append(output[image_index, :, :, channel])
+        if not maps:
+            return
+        cells = self._to_indices(self._normalize(column, np.stack(maps)))
+        for (image_index, row), cell in zip(places, cells):
+            self._paste(indices, image_index, row, column, plan, cell)
+
+    def _mark_predictions(self, indices, probabilities):
+        if probabilities is None or self.labels is None:
+            return
+        for image_index, block_top in enumerate(self._block_y):
+            row = probabilities[image_index]
+            right = not np.all(np.isnan(row)) and int(np.nanargmax(row)) == self.labels[image_index]
+            top = block_top + _LINE + 4
+            indices[top:top + 8, _PAD:_PAD + 8] = _GREEN if right else _RED
+
+
+def plot_conv(model, images, *, labels=None, class_names: Sequence[str] | None = None,
+              layers: Sequence[str | int] | None = None, channels: Sequence[int] | None = None,
+              channels_per_image: int | Sequence[int] | None = None,
+              normalization: str = "stable", cmap: str = "inferno", cell_px: int = 56,
+              epoch: int | None = None, batch: int | None = None,
+              accuracy: float | None = None, loss: float | None = None) -> np.ndarray:
+    """Draw what each layer of `model` sees for `images`; returns an RGB uint8 array.
+
+    Rows are images (the first gets one row per channel in `channels`, default
+    (1, 5, 10, 20) clipped to what each layer has; the others one row, unless
+    `channels_per_image` says otherwise), columns are the input and then the layers
+    (default: every layer whose output is 4-D feature maps or 2-D vectors; choose by
+    name or index). A nested model is shown as one column, its output. Rows are
+    labelled with the true class (`labels`, `class_names`) and the model's prediction
+    with its confidence; the stamp gives epoch, batch, accuracy and loss when given.
+
+    >>> frame = plot_conv(model, x_test[:7], labels=y_test[:7], epoch=1, batch=250,
+    ...                   accuracy=0.732, loss=0.51)
+    >>> PIL.Image.fromarray(frame).save("frame.png")
+    """
+    try:
+        input_shape = tuple(model.inputs[0].shape[1:])
+    except (AttributeError, ValueError, IndexError, TypeError):
+        input_shape = None
+    batch_images = prepare_images(images, input_shape)
+    probe = ActivationProbe(model, layers=layers, input_shape=batch_images.shape[1:])
+    batch_images = prepare_images(batch_images, probe.input_shape)
+    renderer = GridRenderer(probe.views, batch_images, labels=labels, class_names=class_names,
+                            channels=channels, channels_per_image=channels_per_image,
+                            normalization=normalization, cmap=cmap, cell_px=cell_px)
+    return renderer.render(probe(batch_images), Stamp(epoch, batch, accuracy, loss))
