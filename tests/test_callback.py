@@ -1,0 +1,179 @@
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vizcallbacks import PlotConvCallback
+from vizcallbacks import callback as callback_module
+from vizcallbacks.frames import frame_name
+
+
+def _manifest(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _fit(model, data, callback, *, epochs=1, batch_size=8, initial_epoch=0, extra=()):
+    images, labels = data
+    model.fit(images, labels, batch_size=batch_size, epochs=epochs, initial_epoch=initial_epoch,
+              verbose=0, callbacks=[callback, *extra], shuffle=False)
+
+
+def test_frames_at_batch_zero_every_n_and_at_the_end(tiny_cnn, tiny_data, tmp_path):
+    # 80 images / batch 8 = 10 batches per epoch; every 4 -> batches 0, 4, 8, then the end (9)
+    callback = PlotConvCallback(tiny_data[0], indices=[0, 1, 2], labels=tiny_data[1],
+                                frames_dir=tmp_path / "frames", every_n_batches=4, batch_size=8)
+    _fit(tiny_cnn, tiny_data, callback, epochs=2)
+    records = _manifest(tmp_path / "frames" / "frames.jsonl")
+    assert [(r["epoch"], r["batch"], r["final"]) for r in records] == [
+        (1, 0, False), (1, 4, False), (1, 8, False), (2, 0, False), (2, 4, False), (2, 8, False), (2, 9, True)]
+    assert [r["step"] for r in records] == [1, 5, 9, 11, 15, 19, 20]
+    assert [r["examples_seen"] for r in records] == [8, 40, 72, 88, 120, 152, 160]
+    times = [r["time_s"] for r in records]
+    assert times == sorted(times)
+    files = sorted(p.name for p in (tmp_path / "frames").glob("*.png"))
+    assert files == [r["file"] for r in records]  # names sort in time order
+    sizes = {Image.open(tmp_path / "frames" / name).size for name in files}
+    assert len(sizes) == 1
+    assert not list((tmp_path / "frames").glob(".*"))  # no temporary files left
+    for r in records:
+        assert 0 <= r["accuracy"] <= 1 and r["loss"] > 0
+
+
+def test_frame_names_are_padded_to_sort_in_time_order():
+    assert frame_name(1, 250) == "plot-01-0250.png"
+    assert frame_name(7, 3, epoch_digits=3, batch_digits=5) == "plot-007-00003.png"
+    assert callback_module._name_digits(epochs=150, steps=23456) == (3, 5)
+    assert callback_module._name_digits(epochs=5, steps=100) == (2, 4)
+
+
+def test_probe_built_once_and_one_batched_pass_per_frame(tiny_cnn, tiny_data, tmp_path, monkeypatch):
+    built, calls = [], []
+
+    class CountingProbe(callback_module.ActivationProbe):
+        def __init__(self, *args, **kwargs):
+            built.append(1)
+            super().__init__(*args, **kwargs)
+
+        def __call__(self, images):
+            calls.append(len(images))
+            return super().__call__(images)
+
+    monkeypatch.setattr(callback_module, "ActivationProbe", CountingProbe)
+    callback = PlotConvCallback(tiny_data[0][:5], frames_dir=tmp_path, every_n_batches=3)
+    _fit(tiny_cnn, tiny_data, callback)
+    assert built == [1]
+    assert calls == [5] * callback.frames_written == [5, 5, 5, 5]  # batches 0, 3, 6, 9; 9 is the last
+
+
+def test_fake_renderer_receives_activations_and_stamps(tiny_cnn, tiny_data, tmp_path):
+    stamps = []
+
+    class FakeRenderer:
+        def __init__(self, views, images, **options):
+            self.views = views
+
+        def render(self, activations, stamp):
+            stamps.append(stamp)
+            assert len(activations.outputs) == len(self.views)
+            return np.zeros((4, 6, 3), np.uint8)
+
+    callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=5,
+                                renderer_factory=FakeRenderer)
+    _fit(tiny_cnn, tiny_data, callback)
+    assert [(s.epoch, s.batch) for s in stamps] == [(1, 0), (1, 5), (1, 9)]
+
+
+@pytest.mark.parametrize("model_name", ["tiny_cnn_without_input", "branched_model"])
+def test_callback_on_sequential_without_input_and_branched_functional(model_name, request, tiny_data, tmp_path):
+    model = request.getfixturevalue(model_name)
+    callback = PlotConvCallback(tiny_data[0], indices=[0, 5], labels=tiny_data[1],
+                                frames_dir=tmp_path, every_n_batches=5)
+    _fit(model, tiny_data, callback)
+    records = _manifest(tmp_path / "frames.jsonl")
+    assert len(records) == 3
+    frame = np.asarray(Image.open(tmp_path / records[-1]["file"]))
+    assert frame.ndim == 3 and frame.shape[2] == 3
+
+
+def test_background_and_foreground_make_identical_frames(tiny_cnn, tiny_data, tmp_path, keras):
+    weights = tiny_cnn.get_weights()
+    for background in (True, False):
+        tiny_cnn.set_weights(weights)
+        keras.utils.set_random_seed(3)
+        folder = tmp_path / str(background)
+        callback = PlotConvCallback(tiny_data[0][:3], frames_dir=folder, every_n_batches=3,
+                                    background=background)
+        _fit(tiny_cnn, tiny_data, callback)
+    names = sorted(p.name for p in (tmp_path / "True").glob("*.png"))
+    assert names == sorted(p.name for p in (tmp_path / "False").glob("*.png"))
+    for name in names:
+        a = np.asarray(Image.open(tmp_path / "True" / name))
+        b = np.asarray(Image.open(tmp_path / "False" / name))
+        assert a.shape == b.shape
+
+
+def test_existing_frames_are_kept_unless_overwrite(tiny_cnn, tiny_data, tmp_path):
+    callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=5)
+    _fit(tiny_cnn, tiny_data, callback)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    again = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=5)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        _fit(tiny_cnn, tiny_data, again)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    replace = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=4, overwrite=True)
+    _fit(tiny_cnn, tiny_data, replace)
+    assert [r["batch"] for r in _manifest(tmp_path / "frames.jsonl")] == [0, 4, 8, 9]
+    assert len(list(tmp_path.glob("*.png"))) == 4
+
+
+def test_resumed_run_appends_frames(tiny_cnn, tiny_data, tmp_path):
+    first = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=5)
+    _fit(tiny_cnn, tiny_data, first, epochs=1)
+    resumed = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=5)
+    _fit(tiny_cnn, tiny_data, resumed, epochs=2, initial_epoch=1)
+    records = _manifest(tmp_path / "frames.jsonl")
+    assert [(r["epoch"], r["batch"], r["step"]) for r in records] == [
+        (1, 0, 1), (1, 5, 6), (1, 9, 10), (2, 0, 11), (2, 5, 16), (2, 9, 20)]
+    assert len(list(tmp_path.glob("*.png"))) == 6
+
+
+def test_an_exception_in_fit_leaves_every_frame_and_its_line(tiny_cnn, tiny_data, tmp_path, keras):
+    class Boom(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 7:
+                raise RuntimeError("boom")
+
+    callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=3)
+    with pytest.raises(RuntimeError, match="boom"):
+        with callback:
+            _fit(tiny_cnn, tiny_data, callback, extra=[Boom()])
+    records = _manifest(tmp_path / "frames.jsonl")
+    assert [r["batch"] for r in records] == [0, 3, 6]
+    for r in records:
+        Image.open(tmp_path / r["file"]).load()
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"every_n_batches": 0}, "every_n_batches must be a positive integer. Received: every_n_batches=0"),
+    ({"every_n_batches": 2.5}, "every_n_batches must be a positive integer"),
+    ({"indices": [0, 99]}, r"indices: \[99\] out of range for 80 images \(valid: 0..79\)"),
+    ({"normalization": "zscore"}, "normalization must be one of"),
+    ({"keep_frames": False}, "keep_frames=False needs movie_path"),
+])
+def test_bad_arguments_fail_in_init(tiny_data, tmp_path, options, message):
+    with pytest.raises(ValueError, match=message):
+        PlotConvCallback(tiny_data[0], frames_dir=tmp_path, **options)
+
+
+def test_bad_layer_fails_before_the_first_batch(tiny_cnn, tiny_data, tmp_path, keras):
+    batches = []
+
+    class Count(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            batches.append(batch)
+
+    callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, layers=["conv2"])
+    with pytest.raises(ValueError, match="Layers that exist"):
+        _fit(tiny_cnn, tiny_data, callback, extra=[Count()])
+    assert batches == []

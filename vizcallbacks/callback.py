@@ -1,0 +1,263 @@
+"""`PlotConvCallback`: every N batches of `model.fit`, a frame of the layer activations.
+
+The callback only decides *when*. A probe (`activations.py`) runs one batched forward
+pass in the training thread, so the frame shows the model exactly at that batch; a
+renderer (`render.py`) draws; sinks (`frames.py`) write PNGs, the manifest and movies,
+in a background thread (`pipeline.py`).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from .activations import ActivationProbe
+from .frames import FrameRecord, FrameStore, MovieSink
+from .pipeline import FramePipeline
+from .render import NORMALIZATIONS, GridRenderer, Stamp, prepare_images
+
+__all__ = ["PlotConvCallback"]
+
+_ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy",
+                  "binary_accuracy")
+
+
+def _accuracy(logs: dict) -> float | None:
+    for key in _ACCURACY_KEYS:
+        if key in logs:
+            return float(logs[key])
+    for key, value in logs.items():
+        if key.endswith("accuracy") and not key.startswith("val_"):
+            return float(value)
+    return None
+
+
+def _positive_int(value, argument: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{argument} must be a positive integer. Received: {argument}={value!r}.")
+    return int(value)
+
+
+def _select_images(images, indices, labels):
+    array = np.asarray(images)
+    if array.ndim == 0 or len(array) == 0:
+        raise ValueError(f"images is empty: received shape {array.shape}. Give at least one image.")
+    if labels is not None:
+        labels = np.asarray(labels)
+        if len(labels) != len(array):
+            raise ValueError(
+                f"labels must have one entry per image: {len(array)} images, received "
+                f"{len(labels)} labels."
+            )
+    if indices is None:
+        return array, labels
+    indices = np.asarray(indices)
+    if indices.ndim != 1 or len(indices) == 0:
+        raise ValueError(f"indices must be a non-empty list of image indices. Received: {indices!r}.")
+    if not np.issubdtype(indices.dtype, np.integer):
+        raise TypeError(f"indices must be integers. Received dtype {indices.dtype}: {indices!r}.")
+    bad = indices[(indices < 0) | (indices >= len(array))]
+    if bad.size:
+        raise ValueError(
+            f"indices: {bad.tolist()} out of range for {len(array)} images (valid: 0..{len(array) - 1})."
+        )
+    return array[indices], None if labels is None else labels[indices]
+
+
+class PlotConvCallback(keras.callbacks.Callback):
+    """Writes a frame of the network's activations at batch 0 and every
+    `every_n_batches` batches of every epoch, and once at the end of training.
+
+    Frames are `plot-{epoch}-{batch}.png` in `frames_dir` (epoch counts from 1, batch is
+    the batch index within the epoch, zero-padded so that names sort in time order),
+    each with one line in `frames.jsonl` (in `frames_dir`, or at `manifest_path`).
+    With `movie_path` (one path or several, `.gif`/`.mp4`), frames are also streamed
+    into movies as they are made; `keep_frames=False` then skips the PNGs.
+
+    >>> callback = PlotConvCallback(x_test, indices=[0, 23, 28], labels=y_test,
+    ...                             class_names=names, frames_dir="output/frames",
+    ...                             every_n_batches=50, batch_size=64)
+    >>> with callback:          # finishes the movie even if fit raises
+    ...     model.fit(x_train, y_train, batch_size=64, callbacks=[callback])
+
+    `images` are in the form the model takes (already scaled); `indices` pick from them.
+    `batch_size`, when given, makes the manifest count the examples seen.
+    """
+
+    def __init__(self, images, *, frames_dir, every_n_batches: int = 50,
+                 indices: Sequence[int] | None = None, labels=None,
+                 class_names: Sequence[str] | None = None,
+                 layers: Sequence[str | int] | None = None,
+                 channels: Sequence[int] | None = None,
+                 channels_per_image: int | Sequence[int] | None = None,
+                 normalization: str = "stable", cmap: str = "inferno", cell_px: int = 56,
+                 batch_size: int | None = None, manifest_path=None,
+                 movie_path=None, fps: float = 10, keep_frames: bool = True,
+                 overwrite: bool = False, background: bool = True,
+                 clock: Callable[[], float] = time.time,
+                 renderer_factory: Callable[..., GridRenderer] = GridRenderer):
+        super().__init__()
+        self.every_n_batches = _positive_int(every_n_batches, "every_n_batches")
+        if batch_size is not None:
+            batch_size = _positive_int(batch_size, "batch_size")
+        self.batch_size = batch_size
+        self.images, self.labels = _select_images(images, indices, labels)
+        prepare_images(self.images, None)  # dtype and emptiness, before any model is known
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"normalization must be one of {NORMALIZATIONS}. Received: normalization={normalization!r}."
+            )
+        import matplotlib
+
+        if cmap not in matplotlib.colormaps:
+            raise ValueError(f"cmap must be a matplotlib colormap name such as 'inferno'. Received: cmap={cmap!r}.")
+        if not isinstance(frames_dir, (str, os.PathLike)):
+            raise TypeError(f"frames_dir must be a path. Received: frames_dir={frames_dir!r}.")
+        self.frames_dir = Path(frames_dir)
+        self.manifest_path = manifest_path
+        self.class_names = class_names
+        self.layers = layers
+        self.channels = channels
+        self.channels_per_image = channels_per_image
+        self.normalization = normalization
+        self.cmap = cmap
+        self.cell_px = cell_px
+        self.movie_paths = _movie_paths(movie_path)
+        self.fps = fps
+        self.keep_frames = keep_frames
+        self.overwrite = overwrite
+        self.background = background
+        self.clock = clock
+        self.renderer_factory = renderer_factory
+        if not keep_frames and not self.movie_paths:
+            raise ValueError("keep_frames=False needs movie_path: otherwise the frames would go nowhere.")
+        self._movie_writers = [_movie_writer(path, fps=fps, overwrite=overwrite) for path in self.movie_paths]
+        self._pipeline: FramePipeline | None = None
+        self._finalizer = None
+
+    # ---- context manager: finishes files even when fit raises -----------------------
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    @property
+    def frames_written(self) -> int:
+        """Frames rendered and sent to every sink so far."""
+        return 0 if self._pipeline is None else self._pipeline.frames_sent
+
+    def close(self) -> None:
+        """Write every pending frame and finish the manifest and movies. Called by
+        `on_train_end`; call it (or use `with`) when `fit` may raise."""
+        if self._finalizer is not None:
+            self._finalizer()
+
+    # ---- hooks -----------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        self.close()  # a run that raised earlier without close()
+        self._prepare()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        if not self._opened:
+            self._open(first_epoch=epoch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        self._last = (batch, dict(logs or {}))
+        if batch % self.every_n_batches == 0:
+            self._capture(batch, self._last[1])
+
+    def on_train_end(self, logs=None):
+        try:
+            if self._last is not None and self._last_captured_step != self._step:
+                self._capture(self._last[0], self._last[1], final=True)
+        finally:
+            self.close()
+
+    # ---- work ------------------------------------------------------------------
+    def _prepare(self):
+        """Everything that needs the model, once per fit: probe, renderer, sinks."""
+        try:
+            model_input = tuple(self.model.inputs[0].shape[1:])
+        except (AttributeError, ValueError, IndexError, TypeError):
+            model_input = None
+        images = prepare_images(self.images, model_input)
+        self._probe = ActivationProbe(self.model, layers=self.layers, input_shape=images.shape[1:],
+                                     build=True)
+        self._batch_images = prepare_images(images, self._probe.input_shape)
+        self._renderer = self.renderer_factory(
+            self._probe.views, self._batch_images, labels=self.labels, class_names=self.class_names,
+            channels=self.channels, channels_per_image=self.channels_per_image,
+            normalization=self.normalization, cmap=self.cmap, cell_px=self.cell_px)
+        self._store = FrameStore(self.frames_dir, manifest_path=self.manifest_path,
+                                 overwrite=self.overwrite) if self.keep_frames else None
+        if self._store is not None:
+            self._store.check(resume=True)  # folders usable: fail now, not at the first frame
+        steps = self.params.get("steps")
+        epochs = self.params.get("epochs") or 1
+        self._steps_per_epoch = steps
+        self._digits = _name_digits(epochs=epochs, steps=steps)
+        self._opened = False
+        self._epoch = 0
+        self._step = 0
+        self._last = None
+        self._last_captured_step = None
+        self._started = self.clock()
+
+    def _open(self, first_epoch: int):
+        resume = first_epoch > 0
+        sinks = []
+        if self._store is not None:
+            self._store.open(resume=resume, digits=self._digits)
+            sinks.append(self._store)
+        sinks += [MovieSink(writer) for writer in self._movie_writers]
+        self._pipeline = FramePipeline(self._renderer.render, sinks, background=self.background)
+        self._finalizer = weakref.finalize(self, self._pipeline.close)
+        if self._steps_per_epoch:
+            self._step = first_epoch * self._steps_per_epoch
+        self._opened = True
+
+    def _capture(self, batch: int, logs: dict, *, final: bool = False):
+        activations = self._probe(self._batch_images)
+        accuracy = _accuracy(logs)
+        loss = float(logs["loss"]) if "loss" in logs else None
+        now = self.clock()
+        record = FrameRecord(
+            epoch=self._epoch + 1, batch=batch, step=self._step,
+            examples_seen=None if self.batch_size is None else self._step * self.batch_size,
+            accuracy=accuracy, loss=loss, time_s=round(now - self._started, 4),
+            wall_time=now, final=final)
+        stamp = Stamp(epoch=self._epoch + 1, batch=batch, accuracy=accuracy, loss=loss)
+        self._pipeline.submit(activations, stamp, record=record)
+        self._last_captured_step = self._step
+
+
+def _name_digits(*, epochs: int, steps: int | None) -> tuple[int, int]:
+    """Zero-padding of epoch and batch in frame names, wide enough for this run, at
+    least the notes' 2 and 4 (6 for batches when the epoch length is unknown)."""
+    batch_digits = max(4, len(str(steps - 1))) if steps else 6
+    return max(2, len(str(epochs))), batch_digits
+
+
+def _movie_paths(movie_path) -> tuple[Path, ...]:
+    if movie_path is None:
+        return ()
+    if isinstance(movie_path, (str, os.PathLike)):
+        return (Path(movie_path),)
+    return tuple(Path(p) for p in movie_path)
+
+
+def _movie_writer(path: Path, *, fps: float, overwrite: bool):
+    from .movie import writer_for
+
+    return writer_for(path, fps=fps, overwrite=overwrite)
