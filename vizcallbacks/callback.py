@@ -24,7 +24,7 @@ from .frames import FrameRecord, FrameStore, MovieSink
 from .pipeline import FramePipeline
 from .render import NORMALIZATIONS, GridRenderer, Stamp, prepare_images
 
-__all__ = ["PlotConvCallback"]
+__all__ = ["PlotConvCallback", "StopAfterSteps"]
 
 _ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy",
                   "binary_accuracy")
@@ -151,6 +151,11 @@ class PlotConvCallback(keras.callbacks.Callback):
         self.close()
 
     @property
+    def movies(self) -> tuple:
+        """The finished movies (`vizcallbacks.movie.Movie`), once training has ended."""
+        return tuple(sink.movie for sink in getattr(self, "_movie_sinks", ()) if sink.movie is not None)
+
+    @property
     def frames_written(self) -> int:
         """Frames rendered and sent to every sink so far."""
         return 0 if self._pipeline is None else self._pipeline.frames_sent
@@ -203,6 +208,10 @@ class PlotConvCallback(keras.callbacks.Callback):
                                  overwrite=self.overwrite) if self.keep_frames else None
         if self._store is not None:
             self._store.check(resume=True)  # folders usable: fail now, not at the first frame
+        for writer in self._movie_writers:
+            if getattr(writer, "palette", False) is None:
+                # Every frame is drawn from these 256 colours: the GIF reproduces them exactly.
+                writer.palette = self._renderer.palette
         steps = self.params.get("steps")
         epochs = self.params.get("epochs") or 1
         self._steps_per_epoch = steps
@@ -220,7 +229,8 @@ class PlotConvCallback(keras.callbacks.Callback):
         if self._store is not None:
             self._store.open(resume=resume, digits=self._digits)
             sinks.append(self._store)
-        sinks += [MovieSink(writer) for writer in self._movie_writers]
+        self._movie_sinks = [MovieSink(writer) for writer in self._movie_writers]
+        sinks += self._movie_sinks
         self._pipeline = FramePipeline(self._renderer.render, sinks, background=self.background)
         self._finalizer = weakref.finalize(self, self._pipeline.close)
         if self._steps_per_epoch:
@@ -240,6 +250,21 @@ class PlotConvCallback(keras.callbacks.Callback):
         stamp = Stamp(epoch=self._epoch + 1, batch=batch, accuracy=accuracy, loss=loss)
         self._pipeline.submit(activations, stamp, record=record)
         self._last_captured_step = self._step
+
+
+class StopAfterSteps(keras.callbacks.Callback):
+    """Ends `fit` after `max_steps` batches in all (Keras checks `stop_training` after
+    each batch), so that the final frame comes right after them."""
+
+    def __init__(self, max_steps: int):
+        super().__init__()
+        self.max_steps = _positive_int(max_steps, "max_steps")
+        self.steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        if self.steps >= self.max_steps:
+            self.model.stop_training = True
 
 
 def _name_digits(*, epochs: int, steps: int | None) -> tuple[int, int]:

@@ -136,6 +136,7 @@ class MovieSink:
 
     def __init__(self, writer):
         self.writer = writer
+        self.movie = None  # the finished Movie, after close()
         self._started = False
 
     def open(self, **_) -> None:
@@ -148,4 +149,4 @@ class MovieSink:
         self.writer.grab_frame(frame)
 
     def close(self) -> None:
-        self.writer.finish()
+        self.movie = self.writer.finish()

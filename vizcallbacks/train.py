@@ -1,0 +1,102 @@
+"""Train the default CNN on MNIST or Fashion-MNIST and make its training movie."""
+
+from __future__ import annotations
+
+import json
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["train_movie", "TrainResult", "NOTES_IMAGE_INDICES", "MOVIE_FORMATS"]
+
+# The test images the notes' plot_conv shows.
+NOTES_IMAGE_INDICES = (0, 23, 28, 900, 1500, 5000, 7000)
+MOVIE_FORMATS = ("gif", "mp4")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where a training movie's files are, and how training ended."""
+
+    out_dir: Path
+    frames_dir: Path | None
+    manifest_path: Path | None
+    movies: tuple  # of vizcallbacks.movie.Movie
+    frame_count: int
+    steps: int
+    final_accuracy: float | None
+    test_accuracy: float | None
+
+
+def _check_formats(formats: Sequence[str]) -> tuple[str, ...]:
+    formats = tuple(f.lower().lstrip(".") for f in formats)
+    unknown = [f for f in formats if f not in MOVIE_FORMATS]
+    if unknown:
+        raise ValueError(f"formats: unknown format {unknown[0]!r}. Valid: {', '.join(MOVIE_FORMATS)}.")
+    return formats
+
+
+def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist",
+                epochs: int = 1, batch_size: int = 64, every_n_batches: int = 20,
+                max_steps: int | None = None,
+                image_indices: Sequence[int] = NOTES_IMAGE_INDICES,
+                channels: Sequence[int] | None = None,
+                formats: Sequence[str] = MOVIE_FORMATS, fps: float = 10,
+                data_dir=None, seed: int = 0, keep_frames: bool = True,
+                overwrite: bool = False, verbose: int = 1) -> TrainResult:
+    """Train the default CNN with `PlotConvCallback` and write, under `out_dir`,
+    `frames/`, `frames.jsonl` and `movie.gif` / `movie.mp4`.
+
+    >>> result = train_movie(dataset="mnist", out_dir="output/mnist", max_steps=300)
+    >>> result.movies[0].path               # output/mnist/movie.gif
+    """
+    from .callback import PlotConvCallback, StopAfterSteps
+    from .datasets import load_dataset
+    from .models import default_cnn
+
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("every_n_batches", every_n_batches)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}.")
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral)
+                                  or max_steps < 1):
+        raise ValueError(f"max_steps must be a positive integer or None. Received: max_steps={max_steps!r}.")
+    formats = _check_formats(formats)
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"out_dir: cannot create folder {str(out_dir)!r}: {error.strerror or error}.") from None
+    movie_paths = [out_dir / f"movie.{fmt}" for fmt in formats]
+
+    (x_train, y_train), (x_test, y_test), class_names = load_dataset(dataset, data_dir=data_dir)
+    x_train = (x_train[..., None] / np.float32(255)).astype(np.float32)
+    x_test = (x_test[..., None] / np.float32(255)).astype(np.float32)
+
+    model = default_cnn(seed=seed)
+    callback = PlotConvCallback(
+        x_test, indices=list(image_indices), labels=y_test, class_names=class_names,
+        frames_dir=out_dir / "frames", manifest_path=out_dir / "frames.jsonl",
+        every_n_batches=every_n_batches, channels=channels, batch_size=batch_size,
+        movie_path=movie_paths, fps=fps, keep_frames=keep_frames, overwrite=overwrite)
+    callbacks = [callback] + ([StopAfterSteps(max_steps)] if max_steps else [])
+    with callback:
+        history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
+                            shuffle=True, verbose=verbose, callbacks=callbacks)
+    evaluation = model.evaluate(x_test, y_test, batch_size=512, verbose=0, return_dict=True)
+
+    manifest_path = out_dir / "frames.jsonl" if keep_frames else None
+    records = []
+    if manifest_path is not None:
+        records = [json.loads(line) for line in manifest_path.read_text().splitlines() if line]
+    accuracy = history.history.get("accuracy", [None])[-1]
+    return TrainResult(
+        out_dir=out_dir, frames_dir=out_dir / "frames" if keep_frames else None,
+        manifest_path=manifest_path,
+        movies=callback.movies,
+        frame_count=len(records) if records else callback.frames_written,
+        steps=records[-1]["step"] if records else 0,
+        final_accuracy=None if accuracy is None else float(accuracy),
+        test_accuracy=float(evaluation["accuracy"]))
