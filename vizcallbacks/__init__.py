@@ -1,0 +1,35 @@
+"""vizcallbacks: turn Keras training into movies of layer activations.
+
+>>> from vizcallbacks import PlotConvCallback, load_dataset, plot_conv, stitch
+
+Names are imported on first use, so that `import vizcallbacks` (and the `stitch`
+command) do not pay for importing Keras and TensorFlow.
+"""
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "plot_conv": "render",
+    "PlotConvCallback": "callback",
+    "load_dataset": "datasets",
+    "stitch": "movie",
+    "Movie": "movie",
+    "default_cnn": "models",
+    "train_movie": "train",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'vizcallbacks' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,100 @@
+"""`vizcallbacks train`: the default CNN on MNIST or Fashion-MNIST, as a movie."""
+
+from __future__ import annotations
+
+import argparse
+
+EXAMPLE = """example:
+  vizcallbacks train --dataset fashion_mnist --epochs 1 --every 20 --out output/fashion_mnist
+  vizcallbacks train --dataset mnist --max-steps 300 --images 0,1,2,3 --format gif
+"""
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, received {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected at least one integer, received {text!r}")
+    return values
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}")
+    return value
+
+
+def _formats(text: str) -> list[str]:
+    from ..train import MOVIE_FORMATS
+
+    formats = [part.strip().lower().lstrip(".") for part in text.split(",") if part.strip()]
+    for fmt in formats:
+        if fmt not in MOVIE_FORMATS:
+            raise argparse.ArgumentTypeError(
+                f"unknown format {fmt!r}; valid: {', '.join(MOVIE_FORMATS)} (comma-separated)")
+    return formats
+
+
+def add_parser(commands) -> None:
+    from ..datasets import DATASET_NAMES
+
+    parser = commands.add_parser(
+        "train", help="train the default CNN and write its training movie",
+        description="Train the default CNN with PlotConvCallback; write DIR/frames/, "
+                    "DIR/frames.jsonl and DIR/movie.gif / DIR/movie.mp4.",
+        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", choices=sorted(DATASET_NAMES), default="fashion_mnist")
+    parser.add_argument("--epochs", type=_positive, default=1, help="epochs to train (default 1)")
+    parser.add_argument("--batch-size", type=_positive, default=64, help="default 64")
+    parser.add_argument("--every", type=_positive, default=20, metavar="N",
+                        help="a frame every N batches (default 20)")
+    parser.add_argument("--max-steps", type=_positive, default=None, metavar="N",
+                        help="stop after N batches in all")
+    parser.add_argument("--images", type=_int_list, default=None, metavar="I,J,...",
+                        help="test-set indices of the images shown (default: the notes' 0,23,28,900,1500,5000,7000)")
+    parser.add_argument("--channels", type=_int_list, default=None, metavar="C,D,...",
+                        help="feature-map channels shown for the first image (default 1,5,10,20)")
+    parser.add_argument("--out", default="output/fashion_mnist", metavar="DIR",
+                        help="output folder (default output/fashion_mnist)")
+    parser.add_argument("--format", type=_formats, default=["gif", "mp4"], metavar="gif,mp4",
+                        help="movie formats (default gif,mp4)")
+    parser.add_argument("--fps", type=_positive_float, default=10, help="movie frames per second (default 10)")
+    parser.add_argument("--data-dir", default=None, metavar="DIR",
+                        help="folder with the four IDX .gz files or the .npz")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--overwrite", action="store_true", help="replace frames and movies already in DIR")
+    parser.add_argument("--quiet", action="store_true", help="no Keras progress bar")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..train import NOTES_IMAGE_INDICES, train_movie
+
+    result = train_movie(
+        dataset=args.dataset, out_dir=args.out, epochs=args.epochs, batch_size=args.batch_size,
+        every_n_batches=args.every, max_steps=args.max_steps,
+        image_indices=args.images or NOTES_IMAGE_INDICES, channels=args.channels,
+        formats=args.format, fps=args.fps, data_dir=args.data_dir, seed=args.seed,
+        overwrite=args.overwrite, verbose=0 if args.quiet else 2)
+    print(f"{result.frame_count} frames over {result.steps} batches in {result.frames_dir}")
+    for movie in result.movies:
+        print(f"wrote {movie.path} ({movie.frame_count} frames, {movie.duration_s:.1f} s, "
+              f"{movie.size[0]}x{movie.size[1]})")
+    print(f"test accuracy {result.test_accuracy:.3f}")
+    return 0
