@@ -2,7 +2,7 @@
 # (editable) and, with "test", its test extra. Re-running is quick once installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-extra="${1:-}"
+extra="${1:-}"  # "" or "test": which extra to install
 if [ ! -x .venv/bin/python ]; then
     echo "setting up .venv (first run: downloads TensorFlow, a few minutes)..." >&2
     "${PYTHON:-python3}" -m venv .venv

@@ -244,13 +244,14 @@ def _finite(values: np.ndarray) -> np.ndarray:
 
 
 class _Normalizer:
-    """Maps each column's stack of maps to [0, 1] (NaN stays NaN)."""
+    """Maps a stack of maps (or vectors) to [0, 1] (NaN stays NaN). `key` names the
+    stack (a column and a channel) whose range the stable mode follows."""
 
     def __init__(self, mode: str):
         self.mode = mode
-        self._ranges: dict[int, tuple[float, float]] = {}
+        self._ranges: dict[tuple, tuple[float, float]] = {}
 
-    def __call__(self, column: int, stack: np.ndarray) -> np.ndarray:
+    def __call__(self, key: tuple, stack: np.ndarray) -> np.ndarray:
         stack = _finite(stack.astype(np.float32, copy=False))
         per_map_axes = tuple(range(1, stack.ndim))
         if self.mode == "standardize":  # the notes' (x - mean) / std * 64 + 128
@@ -263,19 +264,19 @@ class _Normalizer:
                 low = np.nanmin(stack, axis=per_map_axes, keepdims=True)
                 high = np.nanmax(stack, axis=per_map_axes, keepdims=True)
             return _scale_to_unit(stack, low, high)
-        return _scale_to_unit(stack, *self._stable_range(column, stack))
+        return _scale_to_unit(stack, *self._stable_range(key, stack))
 
-    def _stable_range(self, column: int, stack: np.ndarray) -> tuple[float, float]:
+    def _stable_range(self, key: tuple, stack: np.ndarray) -> tuple[float, float]:
         finite = stack[np.isfinite(stack)]
         if finite.size == 0:
-            return self._ranges.get(column, (0.0, 1.0))
+            return self._ranges.get(key, (0.0, 1.0))
         low, high = np.percentile(finite, _STABLE_PERCENTILES)
-        previous = self._ranges.get(column)
+        previous = self._ranges.get(key)
         if previous is not None:
             low = previous[0] + _STABLE_SMOOTHING * (low - previous[0])
             high = previous[1] + _STABLE_SMOOTHING * (high - previous[1])
-        self._ranges[column] = (float(low), float(high))
-        return self._ranges[column]
+        self._ranges[key] = (float(low), float(high))
+        return self._ranges[key]
 
 
 def _fit_text(draw, text: str, font, width: int) -> str:
@@ -302,10 +303,10 @@ class GridRenderer:
     >>> frame.shape, frame.dtype            # ((H, W, 3), uint8)
 
     normalization:
-      "stable" (default): one range per layer, taken over all the maps the frame shows
-        of that layer (0.5 to 99.5 percentile) and followed slowly from frame to frame
-        (weight 0.25), so colours mean the same from one frame to the next and a movie
-        does not flicker, while still following the layer as training moves it.
+      "stable" (default): one range per layer and channel, taken over all the images
+        the frame shows it for (0.5 to 99.5 percentile), and followed slowly from frame
+        to frame (weight 0.25): colours mean the same from one frame to the next, so a
+        movie does not flicker, while still following training as it moves the layer.
       "minmax": each map stretched to its own min and max (flickers, shows detail).
       "standardize": the notes' (x - mean) / std * 64 + 128 per map.
     """
@@ -496,27 +497,22 @@ class GridRenderer:
         plan = self._plans[column - 1]
         if view.kind == "vector":
             rows, cols = plan.grid
-            padded = np.full((len(output), rows * cols), np.nan, dtype=np.float32)
-            padded[:, :view.channels] = output
-            unit = self._normalize(column, padded[:, :view.channels])
             cells = np.full((len(output), rows * cols), _WHITE, dtype=np.uint8)
-            cells[:, :view.channels] = self._to_indices(unit)
+            cells[:, :view.channels] = self._to_indices(self._normalize((column, None), output))
             for image_index, cell in enumerate(cells.reshape(len(output), rows, cols)):
                 self._paste(indices, image_index, 0, column, plan, cell)
             return
-        # Gather every map this column shows, normalize them together, then paste.
-        places, maps = [], []
-        for image_index, rows in enumerate(self.rows_per_image):
-            for row in range(rows):
-                channel = self.channels[row]
-                if channel < view.channels:  # the default channels are clipped per layer
-                    places.append((image_index, row))
-                    maps.append(output[image_index, :, :, channel])
-        if not maps:
-            return
-        cells = self._to_indices(self._normalize(column, np.stack(maps)))
-        for (image_index, row), cell in zip(places, cells):
-            self._paste(indices, image_index, row, column, plan, cell)
+        # Each channel is normalized over all the images that show it, so that one
+        # channel's rows compare across images while a weak channel stays visible.
+        for row, channel in enumerate(self.channels):
+            if channel >= view.channels:  # the default channels are clipped per layer
+                continue
+            images = [i for i, rows in enumerate(self.rows_per_image) if rows > row]
+            if not images:
+                continue
+            unit = self._normalize((column, channel), output[images, :, :, channel])
+            for image_index, cell in zip(images, self._to_indices(unit)):
+                self._paste(indices, image_index, row, column, plan, cell)
 
     def _mark_predictions(self, indices, probabilities):
         if probabilities is None or self.labels is None:
