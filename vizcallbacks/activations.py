@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LayerView", "Activations", "ActivationProbe", "drawable_layers"]
+__all__ = ["LayerView", "Activations", "ActivationProbe", "drawable_layers", "check_model",
+           "check_layer_choice"]
 
 # A layer is drawn if its output is (batch, height, width, channels): feature maps,
 # or (batch, units): a vector.
@@ -67,6 +68,44 @@ def drawable_layers(model) -> list[str]:
     return names
 
 
+def _defined_inputs(model) -> list | None:
+    try:
+        return list(model.inputs)
+    except (AttributeError, ValueError):  # a Sequential model without Input, a subclassed one
+        return None
+
+
+def check_model(model) -> None:
+    """Raise a TypeError or ValueError when `model` is of a kind the probe cannot show:
+    not a keras.Model, no layers, several inputs or several outputs. Says what is supported.
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"model must be a keras.Model. Received: {type(model).__name__}. Supported: a "
+            "functional or Sequential keras.Model with one image input."
+        )
+    if not model.layers:
+        raise ValueError(
+            f"Model {model.name!r} is not supported: it has no layers. Supported: a model with "
+            "layers to draw."
+        )
+    inputs = _defined_inputs(model)
+    if inputs and len(inputs) != 1:
+        raise ValueError(
+            f"Models with several inputs are not supported: model {model.name!r} has "
+            f"{len(inputs)} inputs. Supported: models with one image input."
+        )
+    if inputs:
+        outputs = model.outputs
+        if len(outputs) != 1:
+            raise ValueError(
+                f"Models with several outputs are not supported: model {model.name!r} has "
+                f"{len(outputs)} outputs. Supported: models with one output."
+            )
+
+
 def _symbolic_graph(model, input_shape: tuple[int, ...] | None):
     """Returns (input tensor, {layer name: symbolic output}, model output) for `model`.
 
@@ -77,30 +116,17 @@ def _symbolic_graph(model, input_shape: tuple[int, ...] | None):
     """
     import keras
 
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):
-        inputs = None
+    check_model(model)
+    inputs = _defined_inputs(model)
     if inputs:
-        if len(inputs) != 1:
-            raise ValueError(
-                f"Models with several inputs are not supported: model {model.name!r} has "
-                f"{len(inputs)} inputs. Supported: models with one image input."
-            )
         outputs = {layer.name: layer.output for layer in model.layers if not _is_input_layer(layer)}
-        model_outputs = model.outputs
-        if len(model_outputs) != 1:
-            raise ValueError(
-                f"Models with several outputs are not supported: model {model.name!r} has "
-                f"{len(model_outputs)} outputs. Supported: models with one output."
-            )
-        return inputs[0], outputs, model_outputs[0]
+        return inputs[0], outputs, model.outputs[0]
 
     if not isinstance(model, keras.Sequential) or input_shape is None:
         raise ValueError(
-            f"Model {model.name!r} has no defined input. Supported: a functional model, or a "
-            "Sequential model that is built (call model.build(input_shape), fit it, or give it "
-            "a keras.Input)."
+            f"Model {model.name!r} is not supported: it has no defined input (a subclassed model, "
+            "or one not built yet). Supported: a functional model, or a Sequential model that "
+            "is built (call model.build(input_shape), fit it, or give it a keras.Input)."
         )
     tensor = inp = keras.Input(shape=input_shape)
     outputs = {}
@@ -110,27 +136,45 @@ def _symbolic_graph(model, input_shape: tuple[int, ...] | None):
     return inp, outputs, tensor
 
 
-def _resolve(model, layers: Sequence[str | int] | None, drawable: list[str]) -> list[str]:
-    all_names = [layer.name for layer in model.layers if not _is_input_layer(layer)]
+def check_layer_choice(layers) -> list | None:
+    """`layers` as a list of names and indices (None for the default), checked as far as
+    is possible without the model: raises for an empty choice or items of another type."""
     if layers is None:
-        if not drawable:
-            raise ValueError(
-                f"Model {model.name!r} has no layer that can be drawn. Supported: layers whose "
-                "output is (batch, height, width, channels) or (batch, units). Layers: "
-                f"{all_names}."
-            )
-        return list(drawable)
-    if isinstance(layers, (str, int)):
+        return None
+    if isinstance(layers, (str, int, np.integer)) and not isinstance(layers, bool):
         layers = [layers]
+    try:
+        layers = list(layers)
+    except TypeError:
+        raise TypeError(
+            "layers must be a layer name, an index, or a list of them. "
+            f"Received: layers={layers!r} ({type(layers).__name__})."
+        ) from None
     if len(layers) == 0:
         raise ValueError("layers is empty. Pass None for every drawable layer, or names/indices.")
-    chosen = []
     for item in layers:
         if isinstance(item, bool) or not isinstance(item, (str, int, np.integer)):
             raise TypeError(
                 f"layers must hold layer names (str) or indices (int). Received: {item!r} "
                 f"({type(item).__name__})."
             )
+    return layers
+
+
+def _resolve(model, layers: Sequence[str | int] | None, drawable: list[str]) -> list[str]:
+    all_names = [layer.name for layer in model.layers if not _is_input_layer(layer)]
+    if layers is None:
+        if not drawable:
+            shapes = ", ".join(f"{layer.name} {_shape_text(layer)}" for layer in model.layers
+                               if not _is_input_layer(layer))
+            raise ValueError(
+                f"Model {model.name!r} is not supported: none of its layers can be drawn "
+                f"(outputs: {shapes}). Supported: layers whose output is (batch, height, width, "
+                "channels) or (batch, units)."
+            )
+        return list(drawable)
+    chosen = []
+    for item in check_layer_choice(layers):
         if isinstance(item, str):
             if item not in all_names:
                 raise ValueError(
@@ -156,6 +200,11 @@ def _resolve(model, layers: Sequence[str | int] | None, drawable: list[str]) -> 
     return chosen
 
 
+def _shape_text(layer) -> str:
+    shape = _output_shape(layer)
+    return "(?)" if shape is None else "(" + ", ".join(str(d) for d in shape) + ")"
+
+
 def _to_probabilities(output: np.ndarray) -> np.ndarray | None:
     """Class probabilities from a classifier's output, whether it ends in softmax,
     sigmoid or gives logits."""
@@ -170,9 +219,12 @@ def _to_probabilities(output: np.ndarray) -> np.ndarray | None:
     rows_are_probabilities = np.all(output >= 0) and np.allclose(output.sum(axis=1), 1, atol=1e-3)
     if rows_are_probabilities:
         return output
-    shifted = output - np.nanmax(output, axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    # nanmax without its warning: a diverged run gives all-NaN rows every frame, which
+    # stay NaN and are drawn as such.
+    with np.errstate(invalid="ignore", over="ignore"):
+        row_max = np.where(np.isnan(output), -np.inf, output).max(axis=1, keepdims=True)
+        exp = np.exp(output - row_max)
+        return exp / exp.sum(axis=1, keepdims=True)
 
 
 class ActivationProbe:
@@ -191,18 +243,18 @@ class ActivationProbe:
                  input_shape: tuple[int, ...] | None = None, build: bool = False):
         import keras
 
-        if not isinstance(model, keras.Model):
-            raise TypeError(f"model must be a keras.Model. Received: {type(model).__name__}.")
-        if not model.layers:
-            raise ValueError(f"Model {model.name!r} has no layers. Supported: a model with layers to draw.")
+        check_model(model)
+        if _defined_inputs(model) is None and not isinstance(model, keras.Sequential):
+            _symbolic_graph(model, input_shape)  # says that a subclassed model is not supported
         # Inside fit, a Sequential model without Input may have its layers built only by
         # the first training step; `build=True` (the callback) lets the probe build them
         # on `input_shape`, with the very weights the training will use.
         can_build = build and isinstance(model, keras.Sequential) and input_shape is not None
         if not can_build and not all(layer.built for layer in model.layers):
             raise ValueError(
-                f"Model {model.name!r} is not built, so its layers have no output yet. Call "
-                "model.build(input_shape), fit it, or give it a keras.Input first."
+                f"Model {model.name!r} is not supported until it is built: it is not built, so "
+                "its layers have no output yet. Call model.build(input_shape), fit it, or give "
+                "it a keras.Input first."
             )
         inp, outputs, model_output = _symbolic_graph(model, input_shape)
         self.input_shape: tuple[int, ...] = tuple(inp.shape[1:])

@@ -19,8 +19,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .activations import ActivationProbe
-from .frames import FrameRecord, FrameStore, MovieSink
+from .activations import ActivationProbe, check_layer_choice, check_model
+from .frames import FrameRecord, FrameStore, MovieSink, _writable_dir
 from .pipeline import FramePipeline
 from .render import NORMALIZATIONS, GridRenderer, Stamp, prepare_images
 
@@ -46,6 +46,25 @@ def _positive_int(value, argument: str) -> int:
     return int(value)
 
 
+def _check_channels(channels) -> None:
+    """What can be known of `channels` without the model; the renderer checks each
+    index against each layer's channel count when training begins."""
+    if channels is None:
+        return
+    items = [channels] if isinstance(channels, numbers.Integral) else channels
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(f"channels must be a list of channel indices. Received: channels={channels!r}.") from None
+    if not items:
+        raise ValueError("channels is empty. Pass None for the default (1, 5, 10, 20) or indices.")
+    for index in items:
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral) or index < 0:
+            raise ValueError(
+                f"channels must be non-negative integers (channel indices). Received: channels={channels!r}."
+            )
+
+
 def _select_images(images, indices, labels):
     array = np.asarray(images)
     if array.ndim == 0 or len(array) == 0:
@@ -59,11 +78,15 @@ def _select_images(images, indices, labels):
             )
     if indices is None:
         return array, labels
+    received = indices
     indices = np.asarray(indices)
     if indices.ndim != 1 or len(indices) == 0:
-        raise ValueError(f"indices must be a non-empty list of image indices. Received: {indices!r}.")
+        raise ValueError(
+            f"indices must be a non-empty list of image indices (valid: 0..{len(array) - 1}). "
+            f"Received: indices={received!r}."
+        )
     if not np.issubdtype(indices.dtype, np.integer):
-        raise TypeError(f"indices must be integers. Received dtype {indices.dtype}: {indices!r}.")
+        raise TypeError(f"indices must be integers. Received dtype {indices.dtype}: indices={received!r}.")
     bad = indices[(indices < 0) | (indices >= len(array))]
     if bad.size:
         raise ValueError(
@@ -90,6 +113,10 @@ class PlotConvCallback(keras.callbacks.Callback):
 
     `images` are in the form the model takes (already scaled); `indices` pick from them.
     `batch_size`, when given, makes the manifest count the examples seen.
+
+    Nothing is lost: existing frames and movies are refused unless `overwrite=True`;
+    a resumed `fit(..., initial_epoch=k)` appends frames and manifest lines after those
+    of epochs up to k, and remakes each movie from the earlier frames followed by its own.
     """
 
     def __init__(self, images, *, frames_dir, every_n_batches: int = 50,
@@ -117,6 +144,8 @@ class PlotConvCallback(keras.callbacks.Callback):
             )
         import matplotlib
 
+        from .movie import _check_fps
+
         if cmap not in matplotlib.colormaps:
             raise ValueError(f"cmap must be a matplotlib colormap name such as 'inferno'. Received: cmap={cmap!r}.")
         if not isinstance(frames_dir, (str, os.PathLike)):
@@ -124,22 +153,24 @@ class PlotConvCallback(keras.callbacks.Callback):
         self.frames_dir = Path(frames_dir)
         self.manifest_path = manifest_path
         self.class_names = class_names
-        self.layers = layers
+        self.layers = check_layer_choice(layers)
+        _check_channels(channels)
         self.channels = channels
         self.channels_per_image = channels_per_image
         self.normalization = normalization
         self.cmap = cmap
         self.cell_px = cell_px
-        self.movie_paths = _movie_paths(movie_path)
-        self.fps = fps
-        self.keep_frames = keep_frames
+        self.fps = _check_fps(fps)
         self.overwrite = overwrite
+        self.movie_paths = _movie_paths(movie_path, overwrite=overwrite)
+        self.keep_frames = keep_frames
         self.background = background
         self.clock = clock
         self.renderer_factory = renderer_factory
         if not keep_frames and not self.movie_paths:
             raise ValueError("keep_frames=False needs movie_path: otherwise the frames would go nowhere.")
-        self._movie_writers = [_movie_writer(path, fps=fps, overwrite=overwrite) for path in self.movie_paths]
+        self._movie_sinks: list[MovieSink] = []
+        self._movies_made: set[Path] = set()
         self._pipeline: FramePipeline | None = None
         self._finalizer = None
 
@@ -153,7 +184,7 @@ class PlotConvCallback(keras.callbacks.Callback):
     @property
     def movies(self) -> tuple:
         """The finished movies (`vizcallbacks.movie.Movie`), once training has ended."""
-        return tuple(sink.movie for sink in getattr(self, "_movie_sinks", ()) if sink.movie is not None)
+        return tuple(sink.movie for sink in self._movie_sinks if sink.movie is not None)
 
     @property
     def frames_written(self) -> int:
@@ -192,6 +223,7 @@ class PlotConvCallback(keras.callbacks.Callback):
     # ---- work ------------------------------------------------------------------
     def _prepare(self):
         """Everything that needs the model, once per fit: probe, renderer, sinks."""
+        check_model(self.model)  # several inputs: say so, not that the images do not fit
         try:
             model_input = tuple(self.model.inputs[0].shape[1:])
         except (AttributeError, ValueError, IndexError, TypeError):
@@ -208,10 +240,8 @@ class PlotConvCallback(keras.callbacks.Callback):
                                  overwrite=self.overwrite) if self.keep_frames else None
         if self._store is not None:
             self._store.check(resume=True)  # folders usable: fail now, not at the first frame
-        for writer in self._movie_writers:
-            if getattr(writer, "palette", False) is None:
-                # Every frame is drawn from these 256 colours: the GIF reproduces them exactly.
-                writer.palette = self._renderer.palette
+        for path in self.movie_paths:
+            _writable_dir(path.parent, "movie_path")
         steps = self.params.get("steps")
         epochs = self.params.get("epochs") or 1
         self._steps_per_epoch = steps
@@ -224,18 +254,84 @@ class PlotConvCallback(keras.callbacks.Callback):
         self._started = self.clock()
 
     def _open(self, first_epoch: int):
+        """At the first epoch, when fit tells where it starts: refuse what would be lost,
+        then open the sinks. A resumed run's movies start with the frames already kept."""
         resume = first_epoch > 0
+        self._movies_made |= {movie.path for movie in self.movies}
+        for path in self.movie_paths:
+            self._check_movie_replaceable(path, resume=resume)
         sinks = []
+        earlier = []
         if self._store is not None:
-            self._store.open(resume=resume, digits=self._digits)
+            if resume:
+                self._check_earlier_frame_size()
+            self._store.open(resume=resume, first_epoch=first_epoch, digits=self._digits)
             sinks.append(self._store)
-        self._movie_sinks = [MovieSink(writer) for writer in self._movie_writers]
+            if resume:
+                earlier = self._store.listed_frames()
+        self._movie_sinks = [MovieSink(self._movie_writer(path)) for path in self.movie_paths]
+        try:
+            for sink in self._movie_sinks:
+                sink.open(earlier=earlier)
+        except BaseException:
+            for sink in self._movie_sinks:
+                sink.abort()
+            if self._store is not None:
+                self._store.close()
+            raise
         sinks += self._movie_sinks
         self._pipeline = FramePipeline(self._renderer.render, sinks, background=self.background)
         self._finalizer = weakref.finalize(self, self._pipeline.close)
         if self._steps_per_epoch:
             self._step = first_epoch * self._steps_per_epoch
         self._opened = True
+
+    def _check_movie_replaceable(self, path: Path, *, resume: bool) -> None:
+        """A movie is replaced only with overwrite=True, or by the resumed run of this
+        callback, whose new movie holds every earlier frame again (kept as PNGs)."""
+        if not path.exists() or self.overwrite:
+            return
+        if resume and self.keep_frames and path in self._movies_made:
+            return
+        why = (" A resumed run can only add to a movie it remakes from the kept frames "
+               "(keep_frames=True)." if resume and path in self._movies_made else "")
+        raise FileExistsError(
+            f"movie_path {str(path)!r} already exists. It is kept: pass overwrite=True "
+            f"(--overwrite) to replace it, or choose another movie_path.{why}"
+        )
+
+    def _check_earlier_frame_size(self) -> None:
+        """A resumed run must draw frames of the size already in frames_dir, or the frames
+        could never make one movie."""
+        size = getattr(self._renderer, "frame_size", None)
+        existing = self._store.existing_frames()
+        if size is None or not existing:
+            return
+        from PIL import Image
+
+        try:
+            with Image.open(existing[-1]) as image:
+                earlier = (image.height, image.width)
+        except OSError:
+            return  # stitch names a damaged frame when it reads it
+        if earlier != tuple(size):
+            raise ValueError(
+                f"frames_dir: the frames already in {str(self.frames_dir)!r} are "
+                f"{earlier[1]}x{earlier[0]} pixels ({existing[-1].name}) but this run draws "
+                f"{size[1]}x{size[0]}: other images, layers or channels than the run it resumes. "
+                "Resume with the same ones, or choose another frames_dir."
+            )
+
+    def _movie_writer(self, path: Path):
+        from .movie import writer_for
+
+        # Replacing was decided in _check_movie_replaceable; the file is swapped in
+        # atomically once the movie is finished.
+        writer = writer_for(path, fps=self.fps, overwrite=True)
+        if getattr(writer, "palette", False) is None:
+            # Every frame is drawn from these 256 colours: the GIF reproduces them exactly.
+            writer.palette = getattr(self._renderer, "palette", None)
+        return writer
 
     def _capture(self, batch: int, logs: dict, *, final: bool = False):
         activations = self._probe(self._batch_images)
@@ -274,15 +370,29 @@ def _name_digits(*, epochs: int, steps: int | None) -> tuple[int, int]:
     return max(2, len(str(epochs))), batch_digits
 
 
-def _movie_paths(movie_path) -> tuple[Path, ...]:
+def _movie_paths(movie_path, *, overwrite: bool) -> tuple[Path, ...]:
+    """`movie_path` as a tuple of paths, each checked now: a known extension, not a
+    folder, not an existing movie unless overwrite (its folder is made at train begin)."""
+    from .movie import check_movie_path
+
     if movie_path is None:
         return ()
     if isinstance(movie_path, (str, os.PathLike)):
-        return (Path(movie_path),)
-    return tuple(Path(p) for p in movie_path)
-
-
-def _movie_writer(path: Path, *, fps: float, overwrite: bool):
-    from .movie import writer_for
-
-    return writer_for(path, fps=fps, overwrite=overwrite)
+        movie_path = [movie_path]
+    try:
+        paths = list(movie_path)
+    except TypeError:
+        raise TypeError(
+            "movie_path must be a path or a list of paths (.gif, .mp4, .webm). "
+            f"Received: movie_path={movie_path!r}."
+        ) from None
+    checked = []
+    for path in paths:
+        try:
+            checked.append(check_movie_path(path, overwrite=overwrite))
+        except (TypeError, ValueError, OSError) as error:
+            raise type(error)(f"movie_path: {error}") from None
+    duplicates = sorted({str(p) for p in checked if checked.count(p) > 1})
+    if duplicates:
+        raise ValueError(f"movie_path names the same file twice: {duplicates}. Give each movie its own path.")
+    return tuple(checked)

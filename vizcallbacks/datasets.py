@@ -136,8 +136,12 @@ def load_dataset(
 def _canonical_name(name: object) -> str:
     if isinstance(name, str) and name.lower() in _ALIASES:
         return _ALIASES[name.lower()]
+    import difflib
+
     valid = ", ".join(repr(alias) for alias in _ALIASES)
-    raise ValueError(f"Unknown dataset. Received: name={name!r}; valid names: {valid}")
+    close = difflib.get_close_matches(name, list(_ALIASES), n=1) if isinstance(name, str) else []
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"Unknown dataset. Received: name={name!r}; valid names: {valid}{hint}")
 
 
 # ---------------------------------------------------------------------------

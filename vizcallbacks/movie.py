@@ -31,6 +31,7 @@ import re
 import secrets
 import subprocess
 import sys
+import tempfile
 import weakref
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
@@ -46,6 +47,7 @@ __all__ = [
     "MovieWriter",
     "WRITERS",
     "WebmWriter",
+    "check_movie_path",
     "inspect_movie",
     "stitch",
     "writer_for",
@@ -138,7 +140,9 @@ def _check_hold_ms(last_frame_hold_ms: Any) -> float:
     return float(last_frame_hold_ms)
 
 
-def _check_out_path(out_path: Any, *, suffix: str, overwrite: bool) -> Path:
+def _check_out_path(
+    out_path: Any, *, suffix: str, overwrite: bool, folder_must_exist: bool = True
+) -> Path:
     if not isinstance(out_path, (str, os.PathLike)):
         raise TypeError(
             f"out_path must be a str or os.PathLike. Received: out_path={out_path!r}"
@@ -155,15 +159,31 @@ def _check_out_path(out_path: Any, *, suffix: str, overwrite: bool) -> Path:
         )
     if path.exists() and not overwrite:
         raise FileExistsError(
-            f"out_path already exists: '{path.resolve()}'. Pass overwrite=True "
-            "(--overwrite on the command line) to replace it."
+            f"out_path already exists: '{path.resolve()}'. It is kept: pass overwrite=True "
+            "(--overwrite on the command line) to replace it, or choose another path."
         )
     parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise NotADirectoryError(
+            f"The folder of out_path is a file: '{parent}'. Received: out_path='{path}'"
+        )
     if not parent.is_dir():
+        if not folder_must_exist:
+            return path
         raise FileNotFoundError(
             f"The folder of out_path does not exist: '{parent}'. Create it first. "
             f"Received: out_path='{path}'"
         )
+    # Fail here, not with ffmpeg's stderr after the last frame. A real file, because
+    # os.access answers yes to root for folders such as /proc that refuse new files.
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise ValueError(
+            f"The folder of out_path cannot be written: '{parent}' ({exc.strerror or exc}). "
+            f"Choose a folder you can write to. Received: out_path='{path}'"
+        ) from None
     return path
 
 
@@ -295,6 +315,15 @@ def _widen_pipe(pipe, *, frame_bytes: int) -> None:
     # Unprivileged processes may go up to /proc/sys/fs/pipe-max-size, 1 MiB by default.
     with contextlib.suppress(OSError):
         fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, min(max(frame_bytes, 1 << 16), 1 << 20))
+
+
+# Ctrl-C in a terminal signals the whole process group. ffmpeg would stop at once, and the
+# movie that `with callback:` (or the writer's own `with`) finishes after the interrupt
+# would be lost; in its own group, ffmpeg stops when its input ends, like every other exit.
+_SHIELDED_FROM_CTRL_C: dict[str, Any] = (
+    {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if sys.platform == "win32"
+    else {"start_new_session": True}
+)
 
 
 class MovieWriter:
@@ -516,6 +545,7 @@ class MovieWriter:
                 # A file, not a PIPE: ffmpeg blocks once an unread stderr pipe fills (64 KiB)
                 # while we block writing frames to its stdin.
                 stderr=self._stderr,
+                **_SHIELDED_FROM_CTRL_C,
             )
         except BaseException:
             self.abort()  # e.g. the palette PNG is already written
@@ -784,11 +814,7 @@ WRITERS: dict[str, type[MovieWriter]] = {
 }
 
 
-def writer_for(out_path: str | os.PathLike, **options: Any) -> MovieWriter:
-    """The writer for ``out_path``'s extension (see :data:`WRITERS`), built with ``options``.
-
-    >>> writer = writer_for("movie.mp4", fps=24, scale=2)   # doctest: +SKIP
-    """
+def _writer_class(out_path: Any) -> type[MovieWriter]:
     if not isinstance(out_path, (str, os.PathLike)):
         raise TypeError(f"out_path must be a str or os.PathLike. Received: out_path={out_path!r}")
     suffix = Path(out_path).suffix.lower()
@@ -798,7 +824,29 @@ def writer_for(out_path: str | os.PathLike, **options: Any) -> MovieWriter:
             f"out_path must end with one of {', '.join(sorted(WRITERS))}. "
             f"Received: out_path='{out_path}' (suffix {suffix or 'none'!r})"
         )
-    return writer_class(out_path, **options)
+    return writer_class
+
+
+def writer_for(out_path: str | os.PathLike, **options: Any) -> MovieWriter:
+    """The writer for ``out_path``'s extension (see :data:`WRITERS`), built with ``options``.
+
+    >>> writer = writer_for("movie.mp4", fps=24, scale=2)   # doctest: +SKIP
+    """
+    return _writer_class(out_path)(out_path, **options)
+
+
+def check_movie_path(out_path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Check ``out_path`` as :func:`writer_for` would, before anything is written: a known
+    extension, not a folder, not an existing file unless ``overwrite``, a folder that can be
+    written. A folder that does not exist yet passes, for callers that create it later.
+
+    >>> check_movie_path("run/movie.avi")   # doctest: +SKIP
+    ValueError: out_path must end with one of .gif, .mp4, .webm. Received: ...
+    """
+    writer_class = _writer_class(out_path)
+    return _check_out_path(
+        out_path, suffix=writer_class.suffix, overwrite=overwrite, folder_must_exist=False
+    )
 
 
 def inspect_movie(path: str | os.PathLike) -> Movie:
@@ -879,24 +927,18 @@ def _natural_key(path: Path) -> list:
 
 
 def _read_manifest(manifest: Path) -> list[tuple[Path, int]]:
-    """(frame file, line number) for each entry of a frames.jsonl manifest."""
+    """(frame file, line number) for each entry of a frames.jsonl manifest. A last line
+    that a killed run left half-written is skipped with a warning (see read_manifest)."""
+    from .frames import read_manifest
+
     entries = []
-    with open(manifest, encoding="utf-8") as lines:
-        for line_number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(
-                    f"frames: manifest '{manifest}' line {line_number} is not valid JSON ({exc})"
-                ) from None
-            if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
-                raise ValueError(
-                    f"frames: manifest '{manifest}' line {line_number} needs a \"file\" string, "
-                    f"the frame's path relative to the manifest. Received: {line.strip()[:200]}"
-                )
-            entries.append((manifest.parent / entry["file"], line_number))
+    for line_number, entry in read_manifest(manifest, argument="frames"):
+        if not isinstance(entry.get("file"), str):
+            raise ValueError(
+                f"frames: manifest '{manifest}' line {line_number} needs a \"file\" string, "
+                f"the frame's path relative to the manifest. Received: {json.dumps(entry)[:200]}"
+            )
+        entries.append((manifest.parent / entry["file"], line_number))
     return entries
 
 
@@ -1044,16 +1086,21 @@ def stitch(
             file=sys.stderr,
             disable=not progress,
         ) as bar:
-            for label, frame in source:
-                if first_hw is None and isinstance(frame, np.ndarray):
-                    first_label, first_hw = label, frame.shape[:2]
-                elif isinstance(frame, np.ndarray) and frame.shape[:2] != first_hw:
-                    raise ValueError(
-                        f"frames: {label} has (height, width)={frame.shape[:2]} but the first "
-                        f"frame {first_label} has {first_hw}; all frames must have the same size"
-                    )
-                writer.grab_frame(frame)
-                bar.update()
+            try:
+                for label, frame in source:
+                    if first_hw is None and isinstance(frame, np.ndarray):
+                        first_label, first_hw = label, frame.shape[:2]
+                    elif isinstance(frame, np.ndarray) and frame.shape[:2] != first_hw:
+                        raise ValueError(
+                            f"frames: {label} has (height, width)={frame.shape[:2]} but the "
+                            f"first frame {first_label} has {first_hw}; all frames must have the "
+                            "same size"
+                        )
+                    writer.grab_frame(frame)
+                    bar.update()
+            except BaseException:
+                bar.leave = False  # the bar is erased: the error stands alone on its line
+                raise
         if writer.frame_count == 0:
             raise ValueError(
                 f"frames is empty: there is nothing to encode. Received: an empty "

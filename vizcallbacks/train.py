@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +38,37 @@ def _check_formats(formats: Sequence[str]) -> tuple[str, ...]:
     return formats
 
 
+def _check_indices(image_indices) -> list[int]:
+    try:
+        indices = list(image_indices)
+    except TypeError:
+        indices = None
+    if not indices or not all(isinstance(i, numbers.Integral) and not isinstance(i, bool)
+                              for i in indices):
+        raise ValueError(
+            "image_indices (--images) must be a non-empty list of test-set indices. "
+            f"Received: image_indices={image_indices!r}."
+        )
+    return [int(i) for i in indices]
+
+
+def _refuse_earlier_run(out_dir: Path, movie_paths: list[Path], *, keep_frames: bool) -> None:
+    """An earlier run's frames, manifest or movies in out_dir are kept: say where, and how
+    to proceed, before anything is loaded."""
+    found = [path for path in movie_paths if path.exists()]
+    if keep_frames:
+        manifest = out_dir / "frames.jsonl"
+        frames = sorted((out_dir / "frames").glob("plot-*.png")) if (out_dir / "frames").is_dir() else []
+        found += [manifest] if manifest.exists() else []
+        found += [out_dir / "frames" / f"({len(frames)} frames)"] if frames else []
+    if found:
+        listed = ", ".join(str(path.relative_to(out_dir)) for path in found)
+        raise FileExistsError(
+            f"out_dir {str(out_dir)!r} already holds a run ({listed}). It is kept: pass "
+            "overwrite=True (--overwrite) to replace it, or choose another out_dir (--out)."
+        )
+
+
 def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist",
                 epochs: int = 1, batch_size: int = 64, every_n_batches: int = 20,
                 max_steps: int | None = None,
@@ -52,10 +82,14 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
 
     >>> result = train_movie(dataset="mnist", out_dir="output/mnist", max_steps=300)
     >>> result.movies[0].path               # output/mnist/movie.gif
+
+    Every argument is checked, and an existing run in `out_dir` refused unless
+    `overwrite=True`, before any data is loaded; image indices are checked against the
+    test set before the model is built, channels against its layers before training.
     """
-    from .callback import PlotConvCallback, StopAfterSteps
-    from .datasets import load_dataset
-    from .models import default_cnn
+    from .datasets import _canonical_name, load_dataset
+    from .frames import _writable_dir, read_manifest
+    from .movie import _check_fps
 
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("every_n_batches", every_n_batches)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
@@ -64,20 +98,31 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
                                   or max_steps < 1):
         raise ValueError(f"max_steps must be a positive integer or None. Received: max_steps={max_steps!r}.")
     formats = _check_formats(formats)
+    fps = _check_fps(fps)
+    image_indices = _check_indices(image_indices)
+    _canonical_name(dataset)
     out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ValueError(f"out_dir: cannot create folder {str(out_dir)!r}: {error.strerror or error}.") from None
+    _writable_dir(out_dir, "out_dir (--out)")
     movie_paths = [out_dir / f"movie.{fmt}" for fmt in formats]
+    if not overwrite:
+        _refuse_earlier_run(out_dir, movie_paths, keep_frames=keep_frames)
 
     (x_train, y_train), (x_test, y_test), class_names = load_dataset(dataset, data_dir=data_dir)
+    out_of_range = [index for index in image_indices if not 0 <= index < len(x_test)]
+    if out_of_range:
+        raise ValueError(
+            f"image_indices (--images): {out_of_range} out of range for the {len(x_test)} test "
+            f"images of {dataset} (valid: 0..{len(x_test) - 1})."
+        )
     x_train = (x_train[..., None] / np.float32(255)).astype(np.float32)
     x_test = (x_test[..., None] / np.float32(255)).astype(np.float32)
 
+    from .callback import PlotConvCallback, StopAfterSteps
+    from .models import default_cnn
+
     model = default_cnn(seed=seed)
     callback = PlotConvCallback(
-        x_test, indices=list(image_indices), labels=y_test, class_names=class_names,
+        x_test, indices=image_indices, labels=y_test, class_names=class_names,
         frames_dir=out_dir / "frames", manifest_path=out_dir / "frames.jsonl",
         every_n_batches=every_n_batches, channels=channels, batch_size=batch_size,
         movie_path=movie_paths, fps=fps, keep_frames=keep_frames, overwrite=overwrite)
@@ -90,7 +135,7 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
     manifest_path = out_dir / "frames.jsonl" if keep_frames else None
     records = []
     if manifest_path is not None:
-        records = [json.loads(line) for line in manifest_path.read_text().splitlines() if line]
+        records = [record for _, record in read_manifest(manifest_path)]
     accuracy = history.history.get("accuracy", [None])[-1]
     return TrainResult(
         out_dir=out_dir, frames_dir=out_dir / "frames" if keep_frames else None,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
 
 EXAMPLE = """example:
   vizcallbacks train --dataset fashion_mnist --epochs 1 --every 20 --out output/fashion_mnist
@@ -18,6 +21,21 @@ def _int_list(text: str) -> list[int]:
     if not values:
         raise argparse.ArgumentTypeError(f"expected at least one integer, received {text!r}")
     return values
+
+
+def _index_list(text: str) -> list[int]:
+    values = _int_list(text)
+    if any(value < 0 for value in values):
+        raise argparse.ArgumentTypeError(f"expected indices 0, 1, 2, ... separated by commas, received {text!r}")
+    return values
+
+
+def _existing_folder(text: str) -> str:
+    if not Path(text).expanduser().is_dir():
+        raise argparse.ArgumentTypeError(
+            f"no such folder: {text!r}; give the folder that holds the four IDX files "
+            "(train-images-idx3-ubyte.gz, ...) or the .npz")
+    return text
 
 
 def _positive(text: str) -> int:
@@ -66,16 +84,16 @@ def add_parser(commands) -> None:
                         help="a frame every N batches (default 20)")
     parser.add_argument("--max-steps", type=_positive, default=None, metavar="N",
                         help="stop after N batches in all")
-    parser.add_argument("--images", type=_int_list, default=None, metavar="I,J,...",
+    parser.add_argument("--images", type=_index_list, default=None, metavar="I,J,...",
                         help="test-set indices of the images shown (default: the notes' 0,23,28,900,1500,5000,7000)")
-    parser.add_argument("--channels", type=_int_list, default=None, metavar="C,D,...",
+    parser.add_argument("--channels", type=_index_list, default=None, metavar="C,D,...",
                         help="feature-map channels shown for the first image (default 1,5,10,20)")
     parser.add_argument("--out", default="output/fashion_mnist", metavar="DIR",
                         help="output folder (default output/fashion_mnist)")
     parser.add_argument("--format", type=_formats, default=["gif", "mp4"], metavar="gif,mp4",
                         help="movie formats (default gif,mp4)")
     parser.add_argument("--fps", type=_positive_float, default=10, help="movie frames per second (default 10)")
-    parser.add_argument("--data-dir", default=None, metavar="DIR",
+    parser.add_argument("--data-dir", type=_existing_folder, default=None, metavar="DIR",
                         help="folder with the four IDX .gz files or the .npz")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overwrite", action="store_true", help="replace frames and movies already in DIR")
@@ -83,8 +101,34 @@ def add_parser(commands) -> None:
     parser.set_defaults(run=run)
 
 
+def _import_keras_quietly() -> None:
+    """Import Keras with file descriptor 2 sent to a temporary file. TensorFlow's C++
+    start-up lines ignore TF_CPP_MIN_LOG_LEVEL (seen with TF 2.21) and would bury the
+    one-line errors; they are shown only when the import fails."""
+    if "keras" in sys.modules:
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def run(args) -> int:
     from ..train import NOTES_IMAGE_INDICES, train_movie
+
+    _import_keras_quietly()
 
     result = train_movie(
         dataset=args.dataset, out_dir=args.out, epochs=args.epochs, batch_size=args.batch_size,

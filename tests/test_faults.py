@@ -1,0 +1,229 @@
+"""Faults done for real: a training process killed with SIGKILL or interrupted with Ctrl-C,
+a folder that refuses writes even to root, truncated PNG and IDX files.
+
+Each checks what is left on disk: every frame whole, the manifest consistent with the
+files, and the frames still make a GIF and an MP4."""
+
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageSequence
+
+from conftest import REPO
+from test_errors import write_idx_set
+from vizcallbacks import PlotConvCallback, load_dataset
+from vizcallbacks.cli import main
+from vizcallbacks.frames import read_manifest
+from vizcallbacks.movie import inspect_movie, stitch
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc as on Linux")
+
+_ENV = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+# Trains the tiny model with a frame at every batch, slowed down so that the parent can
+# kill it in mid-run; prints nothing.
+_TRAIN_FOREVER = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    import keras
+    from vizcallbacks import PlotConvCallback
+
+    keras.utils.set_random_seed(0)
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input((12, 12, 1)),
+        layers.Conv2D(6, 3, activation="relu", name="conv"),
+        layers.MaxPooling2D(name="pool"),
+        layers.Flatten(name="flat"),
+        layers.Dense(5, activation="softmax", name="out"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    images = rng.random((80, 12, 12, 1), dtype=np.float32)
+    labels = rng.integers(0, 5, 80)
+
+    class Slow(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            time.sleep(0.01)
+
+    callback = PlotConvCallback(images, indices=[0, 1, 2], labels=labels, frames_dir=sys.argv[1],
+                                every_n_batches=1, batch_size=8)
+    model.fit(images, labels, batch_size=8, epochs=10_000, verbose=0, callbacks=[callback, Slow()])
+""")
+
+
+def _wait_for_lines(manifest: Path, count: int, process: subprocess.Popen, timeout_s: float = 90):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if manifest.is_file() and manifest.read_bytes().count(b"\n") >= count:
+            return
+        if process.poll() is not None:
+            pytest.fail(f"the training process ended early: {process.communicate()}")
+        time.sleep(0.02)
+    process.kill()
+    pytest.fail(f"no {count} frames in {timeout_s} s")
+
+
+def _check_frames_left(frames_dir: Path, manifest: Path) -> list[dict]:
+    """Every frame the manifest lists opens; at most one PNG (the newest, killed before its
+    line was written) has no line; the manifest's last line may be torn (warned)."""
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        records = [record for _, record in read_manifest(manifest)]
+    listed = [manifest.parent / record["file"] for record in records]
+    for path in listed:
+        with Image.open(path) as image:
+            image.load()
+    on_disk = sorted(frames_dir.glob("plot-*.png"))
+    unlisted = sorted(set(on_disk) - set(listed))
+    assert len(unlisted) <= 1 and all(path > listed[-1] for path in unlisted), unlisted
+    assert set(listed) <= set(on_disk)
+    return records
+
+
+def test_a_run_killed_with_sigkill_leaves_whole_frames_that_stitch_and_resume(tmp_path, tiny_cnn, tiny_data):
+    frames_dir = tmp_path / "frames"
+    process = subprocess.Popen([sys.executable, "-c", _TRAIN_FOREVER, str(frames_dir)], env=_ENV,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _wait_for_lines(frames_dir / "frames.jsonl", 15, process)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+
+    records = _check_frames_left(frames_dir, frames_dir / "frames.jsonl")
+    assert len(records) >= 15 and [r["step"] for r in records] == list(range(1, len(records) + 1))
+    gif = stitch(frames_dir / "frames.jsonl", tmp_path / "killed.gif")
+    mp4 = stitch(frames_dir, tmp_path / "killed.mp4")
+    assert inspect_movie(gif.path).frame_count == inspect_movie(mp4.path).frame_count == len(records)
+
+    # Resume after the last epoch that has frames: they are kept, this run's follow.
+    last_epoch = records[-1]["epoch"]
+    images, labels = tiny_data
+    resumed = PlotConvCallback(images, indices=[0, 1, 2], labels=labels, frames_dir=frames_dir,
+                               every_n_batches=5, batch_size=8)
+    tiny_cnn.fit(images, labels, batch_size=8, epochs=last_epoch + 1, initial_epoch=last_epoch,
+                 verbose=0, callbacks=[resumed])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the resumed run left the manifest whole
+        after = [record for _, record in read_manifest(frames_dir / "frames.jsonl")]
+    assert after[:len(records)] == records
+    assert [(r["epoch"], r["batch"]) for r in after[len(records):]] == [
+        (last_epoch + 1, 0), (last_epoch + 1, 5), (last_epoch + 1, 9)]
+    assert stitch(frames_dir, tmp_path / "all.gif").frame_count == len(after)
+    assert not list(frames_dir.glob(".*"))  # a half-written PNG of the killed run is gone
+
+
+def test_ctrl_c_in_a_terminal_stops_training_and_finishes_the_movies(tmp_path):
+    # A terminal's Ctrl-C signals the whole foreground process group: the training process
+    # and, unless it has a group of its own, the ffmpeg that encodes each movie.
+    data = write_idx_set(tmp_path / "data")
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vizcallbacks", "train", "--data-dir", str(data), "--out", str(out),
+         "--epochs", "10000", "--every", "1", "--images", "0,1", "--format", "gif,mp4", "--quiet"],
+        env=_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _wait_for_lines(out / "frames.jsonl", 4, process)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "vizcallbacks: interrupted; frames written so far are kept."
+
+    records = _check_frames_left(out / "frames", out / "frames.jsonl")
+    with Image.open(out / "movie.gif") as gif:
+        assert sum(1 for _ in ImageSequence.Iterator(gif)) == len(records) >= 4
+    assert inspect_movie(out / "movie.mp4").frame_count == len(records)
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no half movies
+
+
+# Tests run as root here and in CI, and root ignores permission bits: chmod 0o555 stops
+# nobody. /proc refuses new files to everyone, root included (ENOENT), while os.access
+# still says it is writable for root; so these check that a real write is tried.
+READ_ONLY = Path("/proc")
+
+
+@pytest.mark.skipif(not READ_ONLY.is_dir(), reason="needs /proc")
+def test_a_folder_that_refuses_writes_is_reported_before_training(tiny_cnn, tiny_data, tmp_path, keras, capsys):
+    trained = []
+
+    class Batches(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            trained.append(batch)
+
+    for frames_dir, message in ((READ_ONLY, r"frames_dir: cannot write in folder '/proc'"),
+                                (READ_ONLY / "run" / "frames", r"frames_dir: cannot create folder '/proc/run/frames'")):
+        callback = PlotConvCallback(tiny_data[0][:2], frames_dir=frames_dir)
+        with pytest.raises(ValueError, match=message + r".*Choose a folder you can write to"):
+            tiny_cnn.fit(*tiny_data, batch_size=8, verbose=0, callbacks=[callback, Batches()])
+    assert trained == []
+    with pytest.raises(ValueError, match=r"movie_path: The folder of out_path cannot be written: '/proc'"):
+        PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, movie_path=READ_ONLY / "m.gif")
+
+    frames = [np.zeros((8, 8, 3), np.uint8)] * 2
+    with pytest.raises(ValueError, match=r"The folder of out_path cannot be written: '/proc'"):
+        stitch(frames, READ_ONLY / "m.mp4")  # at once, not from ffmpeg after the last frame
+    assert main(["train", "--out", str(READ_ONLY)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "out_dir (--out): cannot write in folder '/proc'" in err
+
+
+def test_a_truncated_png_is_named(tiny_cnn, tiny_data, tmp_path, capsys):
+    callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path / "frames", every_n_batches=2)
+    tiny_cnn.fit(*tiny_data, batch_size=8, verbose=0, callbacks=[callback])
+    pngs = sorted((tmp_path / "frames").glob("*.png"))
+    for damaged in (pngs[2], pngs[-1]):
+        data = damaged.read_bytes()
+        damaged.write_bytes(data[: len(data) * 2 // 3])
+        with pytest.raises(ValueError, match=rf"could not decode '.*{damaged.name}'.*truncated or corrupt PNG"):
+            stitch(tmp_path / "frames", tmp_path / "out.mp4")
+        assert main(["stitch", str(tmp_path / "frames"), str(tmp_path / "out.gif"), "--no-progress"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and damaged.name in err
+        damaged.write_bytes(data)
+    assert not list(tmp_path.glob("out.*")) and not list(tmp_path.glob(".out*"))
+
+
+def test_a_truncated_idx_file_is_named_with_what_is_wrong(tmp_path, capsys):
+    data = write_idx_set(tmp_path / "data")
+    images = data / "t10k-images-idx3-ubyte.gz"
+    whole = images.read_bytes()
+    images.write_bytes(whole[: len(whole) // 2])  # a download cut short
+    with pytest.raises(ValueError, match=rf"{images}: damaged gzip data .*truncated"):
+        load_dataset("mnist", data_dir=data)
+    images.write_bytes(gzip.compress(gzip.decompress(whole)[:-100]))  # cut before it was zipped
+    with pytest.raises(ValueError, match=rf"{images}: truncated: header says 16 images of 28x28 "
+                                         r"\(12544 bytes\) but the file holds 12444 bytes"):
+        load_dataset("mnist", data_dir=data)
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "mnist", "--data-dir", str(data), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(images) in err and "truncated" in err
+    assert not list(out.rglob("*"))  # nothing written for a run that could not start
+
+
+def test_the_command_line_as_users_run_it_prints_one_line(tmp_path):
+    data = write_idx_set(tmp_path / "data")
+    typo = subprocess.run([sys.executable, "-m", "vizcallbacks", "train", "--epoch", "2"],
+                          env=_ENV, capture_output=True, text=True, timeout=120)
+    assert typo.returncode == 2
+    assert typo.stderr.strip() == ("vizcallbacks train: unrecognized argument: --epoch (did you mean "
+                                   "--epochs?) (see vizcallbacks train --help)")
+    # After Keras is imported: TensorFlow's start-up lines must not bury the error.
+    env = {key: value for key, value in _ENV.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    late = subprocess.run([sys.executable, "-m", "vizcallbacks", "train", "--data-dir", str(data),
+                           "--out", str(tmp_path / "run"), "--images", "0,1", "--channels", "1,500"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert late.returncode == 2
+    assert late.stderr.strip().splitlines() == [
+        "vizcallbacks: error: channels: index 500 is out of range for layer 'conv1', which has 64 "
+        "channels (valid: 0..63). Choose smaller indices, other layers, or channels=None to clip "
+        "the default to each layer."]
+    assert "Epoch" not in late.stdout
