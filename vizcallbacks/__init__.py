@@ -18,6 +18,7 @@ _EXPORTS = {
     "Movie": "movie",
     "default_cnn": "models",
     "train_movie": "train",
+    "compare_batch_sizes": "compare",
 }
 
 __all__ = sorted(_EXPORTS)

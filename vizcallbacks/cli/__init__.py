@@ -4,9 +4,13 @@ its own module, then calls the library."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 import sys
+import warnings
 
+from . import compare as compare_command
 from . import stitch as stitch_command
 from . import train as train_command
 
@@ -14,7 +18,7 @@ __all__ = ["main", "UsageError"]
 
 EXIT_USAGE = 2
 
-COMMANDS = {"train": train_command, "stitch": stitch_command}
+COMMANDS = {"train": train_command, "stitch": stitch_command, "compare": compare_command}
 
 
 class UsageError(Exception):
@@ -22,8 +26,52 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        # Whole flags only: a typo such as --epoch is reported with the flag it resembles
+        # instead of being taken silently, and scripts do not change meaning when a flag
+        # with the same beginning is added.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):  # one line, not argparse's usage block
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise UsageError(f"{self.prog}: {_suggest_choice(message)} (see {self.prog} --help)")
+
+
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
+
+
+def _suggest_choice(message: str) -> str:
+    """argparse's "invalid choice" message, with the closest valid choice when one is close."""
+    found = _INVALID_CHOICE.search(message)
+    if not found:
+        return message
+    choices = [choice.strip().strip("'") for choice in found[2].split(",")]
+    close = difflib.get_close_matches(found[1], choices, n=1, cutoff=0.6)
+    return f"{message}; did you mean {close[0]!r}?" if close else message
+
+
+def _unrecognized(parser: argparse.ArgumentParser, args, extras: list[str]) -> str:
+    """One line naming the arguments that no flag takes, each with the flag it resembles."""
+    subparser = parser.command_parsers.get(getattr(args, "command", None), parser)
+    flags = [flag for flag in subparser._option_string_actions if flag.startswith("--")]
+    named = [token.split("=", 1)[0] for token in extras if token.startswith("-")]
+    if not named:
+        what = f"unrecognized arguments: {' '.join(extras)}"
+    else:
+        described = []
+        for name in named:
+            close = difflib.get_close_matches(name, flags, n=1, cutoff=0.6)
+            described.append(f"{name} (did you mean {close[0]}?)" if close else name)
+        what = f"unrecognized argument{'s' if len(named) > 1 else ''}: {', '.join(described)}"
+    return f"{subparser.prog}: {what} (see {subparser.prog} --help)"
+
+
+def _one_line(text) -> str:
+    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"vizcallbacks: warning: {_one_line(message)}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,23 +80,30 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     for name, module in COMMANDS.items():
         module.add_parser(commands)
+    parser.command_parsers = commands.choices
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line with `argv` (default: sys.argv[1:]); returns the exit status."""
+    """Run the command line with `argv` (default: sys.argv[1:]); returns the exit status.
+    Every mistake the user can fix ends with exit status 2 and one line on stderr."""
     # TensorFlow's C++ start-up chatter is noise here; users can still set it themselves.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        args = build_parser().parse_args(argv)
-        return args.run(args) or 0
-    except UsageError as error:
-        print(error, file=sys.stderr)
-        return EXIT_USAGE
-    except (ValueError, TypeError, FileExistsError, FileNotFoundError, NotADirectoryError,
-            PermissionError) as error:
-        print(f"vizcallbacks: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("vizcallbacks: interrupted; frames written so far are kept.", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            parser = build_parser()
+            args, extras = parser.parse_known_args(argv)
+            if extras:
+                raise UsageError(_unrecognized(parser, args, extras))
+            return args.run(args) or 0
+        except UsageError as error:
+            print(error, file=sys.stderr)
+            return EXIT_USAGE
+        except (ValueError, TypeError, FileExistsError, FileNotFoundError, NotADirectoryError,
+                IsADirectoryError, PermissionError) as error:
+            print(f"vizcallbacks: error: {_one_line(error)}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print("vizcallbacks: interrupted; frames written so far are kept.", file=sys.stderr)
+            return 130
