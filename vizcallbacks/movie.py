@@ -765,10 +765,16 @@ class GifWriter(MovieWriter):
         from PIL import Image
 
         palette = self.palette if self.palette is not None else _palette_from_frame(first_frame)
-        # paletteuse wants exactly 256 colours; repeats of the last one are never picked.
-        padding = np.repeat(palette[-1:], 256 - len(palette), axis=0)
-        tile = np.concatenate([palette, padding]).reshape(16, 16, 3)
-        Image.fromarray(tile).save(self._palette_path)
+        opaque = np.column_stack([palette, np.full(len(palette), 255, np.uint8)])
+        # paletteuse wants exactly 256 entries; repeats of the last colour are never picked.
+        # When there is room, the last entry is left fully transparent: the gif encoder
+        # then marks the pixels that did not change since the previous frame with it
+        # (transdiff), which is what keeps a GIF of slowly changing frames small. Frames
+        # are opaque, so no pixel is ever mapped to it.
+        transparent = [[0, 0, 0, 0]] if len(palette) < 256 else []
+        padding = np.repeat(opaque[-1:], 256 - len(palette) - len(transparent), axis=0)
+        tile = np.concatenate([opaque, padding, np.array(transparent, np.uint8).reshape(-1, 4)])
+        Image.fromarray(tile.astype(np.uint8).reshape(16, 16, 4)).save(self._palette_path)
         return [
             "-i", str(self._palette_path),
             # A fixed palette maps frames in one streaming pass (palettegen would need all
