@@ -7,6 +7,7 @@ from PIL import Image
 from vizcallbacks import PlotConvCallback
 from vizcallbacks import callback as callback_module
 from vizcallbacks.frames import frame_name
+from vizcallbacks.render import GridRenderer
 
 
 def _manifest(path):
@@ -38,6 +39,23 @@ def test_frames_at_batch_zero_every_n_and_at_the_end(tiny_cnn, tiny_data, tmp_pa
     assert not list((tmp_path / "frames").glob(".*"))  # no temporary files left
     for r in records:
         assert 0 <= r["accuracy"] <= 1 and r["loss"] > 0
+
+
+def test_frames_read_back_exactly_as_drawn(tiny_cnn, tiny_data, tmp_path):
+    frames = []
+
+    class Recording(GridRenderer):
+        def render(self, activations, stamp):
+            frames.append(super().render(activations, stamp))
+            return frames[-1]
+
+    callback = PlotConvCallback(tiny_data[0], labels=tiny_data[1], indices=[0, 1, 2], frames_dir=tmp_path,
+                                every_n_batches=4, renderer_factory=Recording)
+    _fit(tiny_cnn, tiny_data, callback)
+    pngs = sorted(tmp_path.glob("*.png"))
+    assert len(pngs) == len(frames) == 4  # batches 0, 4, 8 and the last, 9
+    for png, frame in zip(pngs, frames):
+        assert np.array_equal(np.asarray(Image.open(png)), frame)
 
 
 def test_frame_names_are_padded_to_sort_in_time_order():

@@ -144,7 +144,9 @@ def test_frame_colours_are_all_in_the_renderer_palette(tiny_cnn, tiny_data):
     frame = renderer.render(probe(images[:3]), Stamp(1, 2, 0.5, 1.0))
     colours = {tuple(c) for c in np.unique(frame.reshape(-1, 3), axis=0)}
     assert colours <= {tuple(c) for c in renderer.palette}
-    assert renderer.palette.shape == (256, 3)
+    # fewer than 256: a GIF keeps an entry free for transparency
+    assert renderer.palette.shape == (224, 3)
+    assert len(np.unique(renderer.palette, axis=0)) == 224
 
 
 @pytest.mark.parametrize("option, value, message", [
@@ -156,3 +158,15 @@ def test_bad_render_options_name_the_argument(tiny_cnn, tiny_data, option, value
     images, _ = tiny_data
     with pytest.raises(ValueError, match=message):
         plot_conv(tiny_cnn, images[:2], **{option: value})
+
+
+def test_a_warm_renderer_draws_what_a_fresh_one_draws(tiny_cnn, tiny_data):
+    """Text drawn once and kept for later frames changes no pixel."""
+    images, labels = tiny_data
+    probe, warm = _renderer(tiny_cnn, images[:4], labels=labels[:4], class_names=list("abcde"))
+    acts = probe(images[:4])
+    for batch in range(5):
+        warm.render(acts, Stamp(1, batch, 0.5, 1.0))
+    _, fresh = _renderer(tiny_cnn, images[:4], labels=labels[:4], class_names=list("abcde"))
+    stamp = Stamp(2, 77, 0.25, 0.75)
+    assert np.array_equal(warm.render(acts, stamp), fresh.render(acts, stamp))
