@@ -54,7 +54,7 @@ def test_a_render_error_reaches_the_caller_and_sinks_are_closed():
         return x
 
     pipeline = FramePipeline(render, [sink])
-    with pytest.raises(RuntimeError, match="bad frame"):
+    with pytest.raises(ValueError, match="bad frame"):  # the worker's own error, type kept
         for i in range(100):
             pipeline.submit(i, record=i)
             time.sleep(0.005)

@@ -71,9 +71,13 @@ class FramePipeline:
                 self._queue.task_done()
 
     def _raise_worker_error(self) -> None:
+        # The worker's own exception, type kept: a FileExistsError or a full disk reads
+        # the same as it would have without the thread.
         if self._error is not None:
             error, self._error = self._error, None
-            raise RuntimeError(f"Writing a frame failed: {error}") from error
+            if hasattr(error, "add_note"):
+                error.add_note("(raised while drawing or writing a frame in the background)")
+            raise error
 
     def close(self) -> None:
         """Finish every submitted frame, then close every sink (even after an error)."""

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .activations import ActivationProbe, Activations, LayerView
+from .activations import ActivationProbe, Activations, LayerView, check_model
 
 __all__ = ["plot_conv", "GridRenderer", "Stamp", "prepare_images", "NORMALIZATIONS",
            "DEFAULT_CHANNELS"]
@@ -624,6 +624,7 @@ def plot_conv(model, images, *, labels=None, class_names: Sequence[str] | None =
     ...                   accuracy=0.732, loss=0.51)
     >>> PIL.Image.fromarray(frame).save("frame.png")
     """
+    check_model(model)  # several inputs: say so, rather than that the images do not fit
     try:
         input_shape = tuple(model.inputs[0].shape[1:])
     except (AttributeError, ValueError, IndexError, TypeError):
