@@ -8,7 +8,6 @@ in a background thread (`pipeline.py`).
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 import time

@@ -5,37 +5,12 @@ from __future__ import annotations
 
 import argparse
 
-from .train import _formats, _int_list, _positive, _positive_float
+from . import arguments
 
 EXAMPLE = """example:
   vizcallbacks compare --dataset fashion_mnist --batch-sizes 32,128,512 --examples 30000 --out output/compare
   vizcallbacks compare --batch-sizes 16,256 --examples 8192 --align steps --optimizer adam --learning-rate 0.001
 """
-
-
-def _batch_sizes(text: str) -> list[int]:
-    sizes = _int_list(text)
-    bad = [size for size in sizes if size < 1]
-    if bad:
-        raise argparse.ArgumentTypeError(f"batch sizes must be positive integers, received {text!r}")
-    return sizes
-
-
-def _names(text: str) -> list[str]:
-    names = [part.strip() for part in text.split(",") if part.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError(f"expected names separated by commas, received {text!r}")
-    return names
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, received {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, received {text!r}")
-    return value
 
 
 def add_parser(commands) -> None:
@@ -50,36 +25,36 @@ def add_parser(commands) -> None:
                     "whether the smaller batch was ahead at equal examples seen.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(DATASET_NAMES), default="fashion_mnist")
-    parser.add_argument("--batch-sizes", type=_batch_sizes, default=[32, 128, 512], metavar="B,C,...",
+    parser.add_argument("--batch-sizes", type=arguments.positive_list, default=[32, 128, 512], metavar="B,C,...",
                         help="batch sizes to compare (default 32,128,512)")
-    parser.add_argument("--examples", type=_positive, default=30000, metavar="N",
+    parser.add_argument("--examples", type=arguments.positive, default=30000, metavar="N",
                         help="training examples every run reads, rounded down to a multiple of every "
                              "batch size (default 30000)")
     parser.add_argument("--align", choices=ALIGNS, default="examples",
                         help="what each frame holds equal across runs (default examples)")
-    parser.add_argument("--every", type=_positive, default=None, metavar="N",
+    parser.add_argument("--every", type=arguments.positive, default=None, metavar="N",
                         help="a capture every N examples (align examples, time) or N updates (align "
                              "steps); default: about 40 points, exact multiples of every batch size")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="default sgd")
-    parser.add_argument("--learning-rate", type=_positive_float, default=0.05, metavar="LR",
+    parser.add_argument("--learning-rate", type=arguments.positive_float, default=0.05, metavar="LR",
                         help="the same for every run (default 0.05)")
     parser.add_argument("--seed", type=int, default=0, help="initial weights, example order, held-out sample")
-    parser.add_argument("--heldout", type=_positive, default=1000, metavar="N",
+    parser.add_argument("--heldout", type=arguments.positive, default=1000, metavar="N",
                         help="test images every point is evaluated on (default 1000)")
-    parser.add_argument("--images", type=_int_list, default=list(DEFAULT_IMAGE_INDICES), metavar="I,J,...",
+    parser.add_argument("--images", type=arguments.index_list, default=list(DEFAULT_IMAGE_INDICES), metavar="I,J,...",
                         help="test-set indices of the images each panel shows (default 0,1,2)")
-    parser.add_argument("--layers", type=_names, default=list(DEFAULT_LAYERS), metavar="NAME,...",
+    parser.add_argument("--layers", type=arguments.names, default=list(DEFAULT_LAYERS), metavar="NAME,...",
                         help=f"layers each panel shows (default {','.join(DEFAULT_LAYERS)})")
-    parser.add_argument("--channel", type=_non_negative, default=1,
+    parser.add_argument("--channel", type=arguments.non_negative, default=1,
                         help="feature-map channel shown (default 1)")
-    parser.add_argument("--cell-px", type=_positive, default=48, metavar="PX", help="grid cell size (default 48)")
+    parser.add_argument("--cell-px", type=arguments.positive, default=48, metavar="PX", help="grid cell size (default 48)")
     parser.add_argument("--out", default="output/compare", metavar="DIR", help="output folder (default output/compare)")
-    parser.add_argument("--format", type=_formats, default=["gif", "mp4"], metavar="gif,mp4",
+    parser.add_argument("--format", type=arguments.formats, default=["gif", "mp4"], metavar="gif,mp4",
                         help="movie formats (default gif,mp4)")
-    parser.add_argument("--fps", type=_positive_float, default=6, help="movie frames per second (default 6)")
-    parser.add_argument("--jobs", type=_positive, default=None, metavar="N",
+    parser.add_argument("--fps", type=arguments.positive_float, default=6, help="movie frames per second (default 6)")
+    parser.add_argument("--jobs", type=arguments.positive, default=None, metavar="N",
                         help="runs trained at once, each in its own process (default: CPUs, at most one per run)")
-    parser.add_argument("--threads-per-run", type=_positive, default=1, metavar="N",
+    parser.add_argument("--threads-per-run", type=arguments.positive, default=1, metavar="N",
                         help="TensorFlow threads per run; results depend on it, not on --jobs (default 1)")
     parser.add_argument("--data-dir", default=None, metavar="DIR",
                         help="folder with the four IDX .gz files or the .npz")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .train import _positive, _positive_float
+from . import arguments
 
 EXAMPLE = """example:
   vizcallbacks stitch output/fashion_mnist/frames output/fashion_mnist/again.mp4 --fps 12
@@ -20,8 +20,8 @@ def add_parser(commands) -> None:
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("frames", metavar="FRAMES", help="frames folder or frames.jsonl")
     parser.add_argument("out", metavar="OUT", help="movie to write: .gif, .mp4 or .webm")
-    parser.add_argument("--fps", type=_positive_float, default=10, help="frames per second (default 10)")
-    parser.add_argument("--scale", type=_positive, default=1, help="integer upscaling, nearest neighbour (default 1)")
+    parser.add_argument("--fps", type=arguments.positive_float, default=10, help="frames per second (default 10)")
+    parser.add_argument("--scale", type=arguments.positive, default=1, help="integer upscaling, nearest neighbour (default 1)")
     parser.add_argument("--hold-ms", type=int, default=None, metavar="MS",
                         help="extra time on the last frame in milliseconds (GIF default 1000)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")

@@ -5,68 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
+
+from . import arguments
 
 EXAMPLE = """example:
   vizcallbacks train --dataset fashion_mnist --epochs 1 --every 20 --out output/fashion_mnist
   vizcallbacks train --dataset mnist --max-steps 300 --images 0,1,2,3 --format gif
 """
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers separated by commas, received {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError(f"expected at least one integer, received {text!r}")
-    return values
-
-
-def _index_list(text: str) -> list[int]:
-    values = _int_list(text)
-    if any(value < 0 for value in values):
-        raise argparse.ArgumentTypeError(f"expected indices 0, 1, 2, ... separated by commas, received {text!r}")
-    return values
-
-
-def _existing_folder(text: str) -> str:
-    if not Path(text).expanduser().is_dir():
-        raise argparse.ArgumentTypeError(
-            f"no such folder: {text!r}; give the folder that holds the four IDX files "
-            "(train-images-idx3-ubyte.gz, ...) or the .npz")
-    return text
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}")
-    return value
-
-
-def _formats(text: str) -> list[str]:
-    from ..train import MOVIE_FORMATS
-
-    formats = [part.strip().lower().lstrip(".") for part in text.split(",") if part.strip()]
-    for fmt in formats:
-        if fmt not in MOVIE_FORMATS:
-            raise argparse.ArgumentTypeError(
-                f"unknown format {fmt!r}; valid: {', '.join(MOVIE_FORMATS)} (comma-separated)")
-    return formats
 
 
 def add_parser(commands) -> None:
@@ -78,22 +23,22 @@ def add_parser(commands) -> None:
                     "DIR/frames.jsonl and DIR/movie.gif / DIR/movie.mp4.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(DATASET_NAMES), default="fashion_mnist")
-    parser.add_argument("--epochs", type=_positive, default=1, help="epochs to train (default 1)")
-    parser.add_argument("--batch-size", type=_positive, default=64, help="default 64")
-    parser.add_argument("--every", type=_positive, default=20, metavar="N",
+    parser.add_argument("--epochs", type=arguments.positive, default=1, help="epochs to train (default 1)")
+    parser.add_argument("--batch-size", type=arguments.positive, default=64, help="default 64")
+    parser.add_argument("--every", type=arguments.positive, default=20, metavar="N",
                         help="a frame every N batches (default 20)")
-    parser.add_argument("--max-steps", type=_positive, default=None, metavar="N",
+    parser.add_argument("--max-steps", type=arguments.positive, default=None, metavar="N",
                         help="stop after N batches in all")
-    parser.add_argument("--images", type=_index_list, default=None, metavar="I,J,...",
+    parser.add_argument("--images", type=arguments.index_list, default=None, metavar="I,J,...",
                         help="test-set indices of the images shown (default: the notes' 0,23,28,900,1500,5000,7000)")
-    parser.add_argument("--channels", type=_index_list, default=None, metavar="C,D,...",
+    parser.add_argument("--channels", type=arguments.index_list, default=None, metavar="C,D,...",
                         help="feature-map channels shown for the first image (default 1,5,10,20)")
     parser.add_argument("--out", default="output/fashion_mnist", metavar="DIR",
                         help="output folder (default output/fashion_mnist)")
-    parser.add_argument("--format", type=_formats, default=["gif", "mp4"], metavar="gif,mp4",
+    parser.add_argument("--format", type=arguments.formats, default=["gif", "mp4"], metavar="gif,mp4",
                         help="movie formats (default gif,mp4)")
-    parser.add_argument("--fps", type=_positive_float, default=10, help="movie frames per second (default 10)")
-    parser.add_argument("--data-dir", type=_existing_folder, default=None, metavar="DIR",
+    parser.add_argument("--fps", type=arguments.positive_float, default=10, help="movie frames per second (default 10)")
+    parser.add_argument("--data-dir", type=arguments.data_folder, default=None, metavar="DIR",
                         help="folder with the four IDX .gz files or the .npz")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overwrite", action="store_true", help="replace frames and movies already in DIR")

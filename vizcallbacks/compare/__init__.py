@@ -140,7 +140,6 @@ def compare_batch_sizes(*, batch_sizes: Sequence[int] = (32, 128, 512), examples
     if bad:
         raise ValueError(f"image_indices: {bad} out of range for {len(x_test)} test images "
                          f"(valid: 0..{len(x_test) - 1}).")
-    train_count = len(x_train)
     del x_train, x_test
     out_dir = Path(out_dir)
     _prepare_out_dir(out_dir, overwrite)

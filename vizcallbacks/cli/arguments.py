@@ -1,0 +1,79 @@
+"""Argument types the commands share: each turns one flag's text into a value, or
+raises `argparse.ArgumentTypeError` saying what was received and what is valid."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _number(text: str, convert, *, valid, what: str):
+    try:
+        value = convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, received {text!r}") from None
+    if not valid(value):
+        raise argparse.ArgumentTypeError(f"expected {what}, received {text!r}")
+    return value
+
+
+def positive(text: str) -> int:
+    return _number(text, int, valid=lambda v: v >= 1, what="a positive integer")
+
+
+def non_negative(text: str) -> int:
+    return _number(text, int, valid=lambda v: v >= 0, what="a non-negative integer")
+
+
+def positive_float(text: str) -> float:
+    return _number(text, float, valid=lambda v: v > 0, what="a positive number")
+
+
+def int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, received {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected at least one integer, received {text!r}")
+    return values
+
+
+def index_list(text: str) -> list[int]:
+    values = int_list(text)
+    if any(value < 0 for value in values):
+        raise argparse.ArgumentTypeError(f"expected indices 0, 1, 2, ... separated by commas, received {text!r}")
+    return values
+
+
+def positive_list(text: str) -> list[int]:
+    values = int_list(text)
+    if any(value < 1 for value in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, received {text!r}")
+    return values
+
+
+def names(text: str) -> list[str]:
+    found = [part.strip() for part in text.split(",") if part.strip()]
+    if not found:
+        raise argparse.ArgumentTypeError(f"expected names separated by commas, received {text!r}")
+    return found
+
+
+def formats(text: str) -> list[str]:
+    from ..train import MOVIE_FORMATS
+
+    found = [part.strip().lower().lstrip(".") for part in text.split(",") if part.strip()]
+    for fmt in found:
+        if fmt not in MOVIE_FORMATS:
+            raise argparse.ArgumentTypeError(
+                f"unknown format {fmt!r}; valid: {', '.join(MOVIE_FORMATS)} (comma-separated)")
+    return found
+
+
+def data_folder(text: str) -> str:
+    if not Path(text).expanduser().is_dir():
+        raise argparse.ArgumentTypeError(
+            f"no such folder: {text!r}; give the folder that holds the four IDX files "
+            "(train-images-idx3-ubyte.gz, ...) or the .npz")
+    return text
