@@ -30,8 +30,11 @@ class TrainResult:
     test_accuracy: float | None
 
 
-def _check_formats(formats: Sequence[str]) -> tuple[str, ...]:
-    formats = tuple(f.lower().lstrip(".") for f in formats)
+def check_formats(formats: Sequence[str] | str) -> tuple[str, ...]:
+    """`formats` as lower-case names without dots; ValueError for one not in MOVIE_FORMATS."""
+    if isinstance(formats, str):
+        formats = (formats,)
+    formats = tuple(str(f).lower().lstrip(".") for f in formats)
     unknown = [f for f in formats if f not in MOVIE_FORMATS]
     if unknown:
         raise ValueError(f"formats: unknown format {unknown[0]!r}. Valid: {', '.join(MOVIE_FORMATS)}.")
@@ -97,7 +100,7 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
     if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral)
                                   or max_steps < 1):
         raise ValueError(f"max_steps must be a positive integer or None. Received: max_steps={max_steps!r}.")
-    formats = _check_formats(formats)
+    formats = check_formats(formats)
     fps = _check_fps(fps)
     image_indices = _check_indices(image_indices)
     _canonical_name(dataset)

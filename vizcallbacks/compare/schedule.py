@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..train import MOVIE_FORMATS, check_formats  # noqa: F401 (MOVIE_FORMATS: the package re-exports it)
+
 ALIGNS = ("examples", "steps", "time")
 # Keras optimizer names that take a learning rate and nothing else required.
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam",
               "lion", "ftrl")
-MOVIE_FORMATS = ("gif", "mp4")
 DEFAULT_LAYERS = ("conv1", "pool2", "dense", "output")
 DEFAULT_IMAGE_INDICES = (0, 1, 2)  # three classes in both MNIST and Fashion-MNIST
 # About this many capture points when the user does not choose the interval.
@@ -82,12 +83,7 @@ def _check_options(*, learning_rate, optimizer, seed, heldout_size, image_indice
         raise ValueError(f"channel must be a non-negative integer. Received: channel={channel!r}.")
     if not _is_int(cell_px) or not 8 <= cell_px <= 512:
         raise ValueError(f"cell_px must be an integer in 8..512. Received: cell_px={cell_px!r}.")
-    if isinstance(formats, str):
-        formats = (formats,)
-    formats = tuple(str(f).lower().lstrip(".") for f in formats)
-    unknown = [f for f in formats if f not in MOVIE_FORMATS]
-    if unknown:
-        raise ValueError(f"formats: unknown format {unknown[0]!r}. Valid: {', '.join(MOVIE_FORMATS)}.")
+    formats = check_formats(formats)
     if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not 0 < fps < math.inf:
         raise ValueError(f"fps must be a positive number. Received: fps={fps!r}.")
     if jobs is not None:
