@@ -54,10 +54,13 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import numpy as np  # noqa: E402
 
+from vizcallbacks.framefiles import (FRAME_GLOB, FRAMES_DIR, MANIFEST_NAME, PARTIAL_GLOB,  # noqa: E402
+                                     ManifestWriter, read_manifest)
+from vizcallbacks.render import DEFAULT_CHANNELS as NOTES_CHANNELS  # noqa: E402
+from vizcallbacks.train import NOTES_IMAGE_INDICES  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 
-NOTES_IMAGE_INDICES = (0, 23, 28, 900, 1500, 5000, 7000)
-NOTES_CHANNELS = (1, 5, 10, 20)
 BATCH_SIZE = 64
 FIT_BATCHES = 300
 GROWTH_FRAMES = 500
@@ -177,10 +180,9 @@ def check_frames(frames_dir: Path, *, expected: int | None = None, shape=None) -
     training order (step), and has the frame size. Returns the frame count."""
     from PIL import Image
 
-    manifest = frames_dir / "frames.jsonl"
-    records = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+    records = [record for _, record in read_manifest(frames_dir / MANIFEST_NAME)]
     listed = [r["file"] for r in records]
-    files = sorted(p.name for p in frames_dir.glob("plot-*.png"))
+    files = sorted(p.name for p in frames_dir.glob(FRAME_GLOB))
     problems = []
     if listed != files:
         problems.append(f"the manifest lists {len(listed)} files and the folder holds {len(files)}, "
@@ -190,7 +192,7 @@ def check_frames(frames_dir: Path, *, expected: int | None = None, shape=None) -
         problems.append("manifest steps are not strictly increasing")
     if expected is not None and len(records) != expected:
         problems.append(f"{len(records)} frames, expected {expected}")
-    if leftovers := list(frames_dir.glob(".*.partial")):
+    if leftovers := list(frames_dir.glob(PARTIAL_GLOB)):
         problems.append(f"{len(leftovers)} partial files left")
     if shape is not None:
         for name in (files[0], files[len(files) // 2], files[-1]) if files else ():
@@ -274,18 +276,19 @@ class Bench:
 # ---- 1. per frame ------------------------------------------------------------------
 
 def measure_frame(bench: Bench) -> tuple[list[Row], dict]:
-    from vizcallbacks.activations import ActivationProbe
-    from vizcallbacks.frames import FrameRecord, FrameStore
-    from vizcallbacks.render import GridRenderer, Stamp
+    from vizcallbacks.framefiles import FrameRecord
+    from vizcallbacks.plotter import ConvPlotter
+    from vizcallbacks.render import Stamp
+    from vizcallbacks.sinks import ManifestSink, PngSink
 
     images = bench.x_test[list(NOTES_IMAGE_INDICES)]
     labels = bench.y_test[list(NOTES_IMAGE_INDICES)]
-    probe = ActivationProbe(bench.model, input_shape=images.shape[1:], build=True)
-    renderer = GridRenderer(probe.views, images, labels=labels, class_names=bench.class_names,
-                            channels=NOTES_CHANNELS)
+    plotter = ConvPlotter(bench.model, images, labels=labels, class_names=bench.class_names,
+                          channels=NOTES_CHANNELS, build=True)
     frames_dir = bench.fresh_dir("frame-ours")
-    store = FrameStore(frames_dir)
-    store.open(digits=(2, 4))
+    sinks = [PngSink(frames_dir), ManifestSink(frames_dir / MANIFEST_NAME, frames_dir=frames_dir)]
+    for sink in sinks:
+        sink.open()
     naive_dir = bench.fresh_dir("frame-naive")
     naive_images = bench.x_test[..., 0]
 
@@ -296,14 +299,16 @@ def measure_frame(bench: Bench) -> tuple[list[Row], dict]:
     def our_frame():
         nonlocal frame_index
         t0 = time.perf_counter()
-        activations = probe(images)
+        activations = plotter.capture()
         t1 = time.perf_counter()
         stamp = Stamp(epoch=1, batch=frame_index, accuracy=0.5 + frame_index / 1e4, loss=0.4)
-        frame = renderer.render(activations, stamp)
+        frame = plotter.render(activations, stamp)
         t2 = time.perf_counter()
-        store.send(frame, FrameRecord(epoch=1, batch=frame_index, step=frame_index + 1,
-                                      examples_seen=(frame_index + 1) * BATCH_SIZE, accuracy=0.5,
-                                      loss=0.4, time_s=0.0, wall_time=time.time()))
+        record = FrameRecord(epoch=1, batch=frame_index, step=frame_index + 1,
+                             examples_seen=(frame_index + 1) * BATCH_SIZE, accuracy=0.5, loss=0.4,
+                             time_s=0.0, wall_time=time.time())
+        for sink in sinks:  # the PNG, then its manifest line
+            sink.send(frame, record)
         t3 = time.perf_counter()
         pieces["probe"].append(t1 - t0)
         pieces["render"].append(t2 - t1)
@@ -323,7 +328,8 @@ def measure_frame(bench: Bench) -> tuple[list[Row], dict]:
             naive.append(time.perf_counter() - t0)
         for _ in range(ours_per_round):
             ours.append(our_frame()[0])
-    store.close()
+    for sink in sinks:
+        sink.finish()
 
     # The PNG holds exactly the rendered frame, and nothing was dropped or reordered.
     from PIL import Image
@@ -371,7 +377,7 @@ def compare_fits(bench: Bench, batches: int, configs: list[FitConfig]) -> dict[s
                 runs[config.name].append(bench.fit(batches))
                 continue
             run_dir = bench.fresh_dir(f"fit{batches}-every{config.every}{'-movies' if config.movies else ''}")
-            frames_dir = run_dir / "frames"
+            frames_dir = run_dir / FRAMES_DIR
             movie_paths = [run_dir / "movie.gif", run_dir / "movie.mp4"] if config.movies else None
             with bench.callback(frames_dir, config.every, movie_path=movie_paths) as callback:
                 runs[config.name].append(bench.fit(batches, [callback]))
@@ -460,7 +466,7 @@ def measure_growth(bench: Bench) -> tuple[list[Row], dict, Path]:
                 samples[batch + 1] = rss_mb()
 
     run_dir = bench.fresh_dir("growth")
-    frames_dir = run_dir / "frames"
+    frames_dir = run_dir / FRAMES_DIR
     start = time.perf_counter()
     with bench.callback(frames_dir, 1) as callback:
         bench.fit(GROWTH_FRAMES, [callback, SampleRss()], batch_size=8)
@@ -507,13 +513,13 @@ def bare_gif(pattern: str, out: Path) -> None:
 def frames_folder(source: Path, target: Path, count: int) -> tuple[Path, str]:
     """`count` frames as plot-%05d.png in `target`, hard links to the source frames
     (repeated in order when there are fewer), with a manifest in the same order."""
-    files = sorted(source.glob("plot-*.png"))
+    files = sorted(source.glob(FRAME_GLOB))
     target.mkdir(parents=True)
-    with open(target / "frames.jsonl", "w") as manifest:
+    with ManifestWriter(target / MANIFEST_NAME, append=False) as manifest:
         for index in range(count):
-            name = f"plot-{index:05d}.png"
-            os.link(files[index % len(files)], target / name)
-            manifest.write(json.dumps({"file": name, "step": index}) + "\n")
+            path = target / f"plot-{index:05d}.png"
+            os.link(files[index % len(files)], path)
+            manifest.write({"step": index}, file=path)
     return target, str(target / "plot-%05d.png")
 
 

@@ -5,14 +5,13 @@ docs/demo.gif (a preview under 1 MB: frames picked evenly, the first and last ke
 """
 
 import argparse
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from vizcallbacks import stitch
+from vizcallbacks.framefiles import MANIFEST_NAME, read_png, read_manifest
 
 MAX_BYTES = 1_000_000
 
@@ -22,13 +21,13 @@ def main():
     parser.add_argument("run", type=Path, help="a `vizcallbacks train` output folder")
     parser.add_argument("--docs", type=Path, default=Path("docs"))
     args = parser.parse_args()
-    records = [json.loads(line) for line in (args.run / "frames.jsonl").read_text().splitlines()]
+    records = [record for _, record in read_manifest(args.run / MANIFEST_NAME)]
     files = [args.run / r["file"] for r in records]
     args.docs.mkdir(exist_ok=True)
     shutil.copyfile(files[-1], args.docs / "frame.png")
     for count in (40, 30, 24, 18, 12):
         picked = sorted(set(np.linspace(0, len(files) - 1, min(count, len(files))).round().astype(int)))
-        frames = (np.asarray(Image.open(files[i]).convert("RGB")) for i in picked)
+        frames = (read_png(files[i]) for i in picked)
         movie = stitch(frames, args.docs / "demo.gif", fps=4, last_frame_hold_ms=2000, overwrite=True)
         if movie.path.stat().st_size <= MAX_BYTES:
             break

@@ -6,7 +6,8 @@ from PIL import Image
 
 from vizcallbacks import PlotConvCallback
 from vizcallbacks import callback as callback_module
-from vizcallbacks.frames import frame_name
+from vizcallbacks import plotter as plotter_module
+from vizcallbacks.framefiles import frame_name
 from vizcallbacks.render import GridRenderer
 
 
@@ -68,7 +69,7 @@ def test_frame_names_are_padded_to_sort_in_time_order():
 def test_probe_built_once_and_one_batched_pass_per_frame(tiny_cnn, tiny_data, tmp_path, monkeypatch):
     built, calls = [], []
 
-    class CountingProbe(callback_module.ActivationProbe):
+    class CountingProbe(plotter_module.ActivationProbe):
         def __init__(self, *args, **kwargs):
             built.append(1)
             super().__init__(*args, **kwargs)
@@ -77,7 +78,7 @@ def test_probe_built_once_and_one_batched_pass_per_frame(tiny_cnn, tiny_data, tm
             calls.append(len(images))
             return super().__call__(images)
 
-    monkeypatch.setattr(callback_module, "ActivationProbe", CountingProbe)
+    monkeypatch.setattr(plotter_module, "ActivationProbe", CountingProbe)
     callback = PlotConvCallback(tiny_data[0][:5], frames_dir=tmp_path, every_n_batches=3)
     _fit(tiny_cnn, tiny_data, callback)
     assert built == [1]

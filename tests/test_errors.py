@@ -17,7 +17,7 @@ from PIL import Image, ImageSequence
 from vizcallbacks import PlotConvCallback, load_dataset, train_movie
 from vizcallbacks.activations import ActivationProbe
 from vizcallbacks.cli import main
-from vizcallbacks.frames import read_manifest
+from vizcallbacks.framefiles import read_manifest
 from vizcallbacks.movie import inspect_movie, stitch
 from vizcallbacks.render import GridRenderer
 

@@ -22,7 +22,7 @@ from conftest import REPO
 from test_errors import write_idx_set
 from vizcallbacks import PlotConvCallback, load_dataset
 from vizcallbacks.cli import main
-from vizcallbacks.frames import read_manifest
+from vizcallbacks.framefiles import read_manifest
 from vizcallbacks.movie import inspect_movie, stitch
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc as on Linux")
@@ -176,11 +176,11 @@ def test_a_folder_that_refuses_writes_is_reported_before_training(tiny_cnn, tiny
         with pytest.raises(ValueError, match=message + r".*Choose a folder you can write to"):
             tiny_cnn.fit(*tiny_data, batch_size=8, verbose=0, callbacks=[callback, Batches()])
     assert trained == []
-    with pytest.raises(ValueError, match=r"movie_path: The folder of out_path cannot be written: '/proc'"):
+    with pytest.raises(ValueError, match=r"movie_path: out_path '/proc/m\.gif': cannot write in folder '/proc'"):
         PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, movie_path=READ_ONLY / "m.gif")
 
     frames = [np.zeros((8, 8, 3), np.uint8)] * 2
-    with pytest.raises(ValueError, match=r"The folder of out_path cannot be written: '/proc'"):
+    with pytest.raises(ValueError, match=r"out_path '/proc/m\.mp4': cannot write in folder '/proc'"):
         stitch(frames, READ_ONLY / "m.mp4")  # at once, not from ffmpeg after the last frame
     assert main(["train", "--out", str(READ_ONLY)]) == 2
     err = capsys.readouterr().err.strip()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from vizcallbacks import movie as movie_module
+from vizcallbacks.movie import display as movie_display
 from vizcallbacks.movie import (
     WRITERS,
     GifWriter,
@@ -482,7 +482,7 @@ def test_repr_html(tmp_path, monkeypatch):
     assert html.startswith('<video src="data:video/mp4;base64,')
     assert all(word in html for word in ("controls", "loop", "autoplay", "muted"))
 
-    monkeypatch.setattr(movie_module, "MAX_INLINE_BYTES", 100)
+    monkeypatch.setattr(movie_display, "MAX_INLINE_BYTES", 100)
     monkeypatch.chdir(tmp_path)
     assert mp4._repr_html_().startswith('<video src="out.mp4"')
 

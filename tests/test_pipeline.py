@@ -4,9 +4,10 @@ import time
 import pytest
 
 from vizcallbacks.pipeline import FramePipeline
+from vizcallbacks.sinks import Sink
 
 
-class ListSink:
+class ListSink(Sink):
     def __init__(self, delay_s=0.0):
         self.frames, self.closed, self.delay_s = [], False, delay_s
 
@@ -14,7 +15,7 @@ class ListSink:
         time.sleep(self.delay_s)
         self.frames.append((frame, record))
 
-    def close(self):
+    def finish(self):
         self.closed = True
 
 

@@ -11,7 +11,8 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "plot_conv": "render",
+    "plot_conv": "plotter",
+    "ConvPlotter": "plotter",
     "PlotConvCallback": "callback",
     "load_dataset": "datasets",
     "stitch": "movie",

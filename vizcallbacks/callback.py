@@ -1,14 +1,13 @@
 """`PlotConvCallback`: every N batches of `model.fit`, a frame of the layer activations.
 
-The callback only decides *when*. A probe (`activations.py`) runs one batched forward
-pass in the training thread, so the frame shows the model exactly at that batch; a
-renderer (`render.py`) draws; sinks (`frames.py`) write PNGs, the manifest and movies,
-in a background thread (`pipeline.py`).
+The callback only decides *when*. A `ConvPlotter` (`plotter.py`) runs one batched forward
+pass in the training thread, so the frame shows the model exactly at that batch, and draws
+it in a background thread (`pipeline.py`), which hands it to the sinks (`sinks/`): PNG
+files, the manifest, movies, and any the user adds.
 """
 
 from __future__ import annotations
 
-import numbers
 import os
 import time
 import weakref
@@ -18,10 +17,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .activations import ActivationProbe, check_layer_choice, check_model
-from .frames import FrameRecord, FrameStore, MovieSink, _writable_dir
+from .activations import check_layer_choice
+from .checks import check_choice, check_cmap, check_fps, check_path, check_positive_int, check_writable_dir
+from .framefiles import FrameRecord, read_png
 from .pipeline import FramePipeline
-from .render import NORMALIZATIONS, GridRenderer, Stamp, prepare_images
+from .plotter import ConvPlotter
+from .render import NORMALIZATIONS, GridRenderer, Stamp, check_channels, prepare_images
+from .sinks import FramesFolder, ManifestSink, MovieSink, PngSink, Sink
 
 __all__ = ["PlotConvCallback", "StopAfterSteps"]
 
@@ -37,31 +39,6 @@ def _accuracy(logs: dict) -> float | None:
         if key.endswith("accuracy") and not key.startswith("val_"):
             return float(value)
     return None
-
-
-def _positive_int(value, argument: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{argument} must be a positive integer. Received: {argument}={value!r}.")
-    return int(value)
-
-
-def _check_channels(channels) -> None:
-    """What can be known of `channels` without the model; the renderer checks each
-    index against each layer's channel count when training begins."""
-    if channels is None:
-        return
-    items = [channels] if isinstance(channels, numbers.Integral) else channels
-    try:
-        items = list(items)
-    except TypeError:
-        raise TypeError(f"channels must be a list of channel indices. Received: channels={channels!r}.") from None
-    if not items:
-        raise ValueError("channels is empty. Pass None for the default (1, 5, 10, 20) or indices.")
-    for index in items:
-        if isinstance(index, bool) or not isinstance(index, numbers.Integral) or index < 0:
-            raise ValueError(
-                f"channels must be non-negative integers (channel indices). Received: channels={channels!r}."
-            )
 
 
 def _select_images(images, indices, labels):
@@ -101,8 +78,9 @@ class PlotConvCallback(keras.callbacks.Callback):
     Frames are `plot-{epoch}-{batch}.png` in `frames_dir` (epoch counts from 1, batch is
     the batch index within the epoch, zero-padded so that names sort in time order),
     each with one line in `frames.jsonl` (in `frames_dir`, or at `manifest_path`).
-    With `movie_path` (one path or several, `.gif`/`.mp4`), frames are also streamed
-    into movies as they are made; `keep_frames=False` then skips the PNGs.
+    With `movie_path` (one path or several, `.gif`/`.mp4`/`.webm`), frames are also
+    streamed into movies as they are made; `keep_frames=False` then skips the PNGs and
+    the manifest.
 
     >>> callback = PlotConvCallback(x_test, indices=[0, 23, 28], labels=y_test,
     ...                             class_names=names, frames_dir="output/frames",
@@ -110,12 +88,46 @@ class PlotConvCallback(keras.callbacks.Callback):
     >>> with callback:          # finishes the movie even if fit raises
     ...     model.fit(x_train, y_train, batch_size=64, callbacks=[callback])
 
-    `images` are in the form the model takes (already scaled); `indices` pick from them.
-    `batch_size`, when given, makes the manifest count the examples seen.
-
     Nothing is lost: existing frames and movies are refused unless `overwrite=True`;
     a resumed `fit(..., initial_epoch=k)` appends frames and manifest lines after those
     of epochs up to k, and remakes each movie from the earlier frames followed by its own.
+    Every argument that can be checked without the model is checked here; the rest
+    (layers, channels, whether the images fit) when training begins, before the first batch.
+
+    Args:
+        images: the images to show, in the form the model takes (already scaled).
+        frames_dir: the folder of the PNG frames (and of the manifest, by default).
+        every_n_batches: a frame every this many batches of each epoch, from batch 0.
+        indices: which of `images` to show; default all of them.
+        labels: true class per image of `images` (indices or one-hot).
+        class_names: names of the classes, for the labels and predictions.
+        layers: names or indices of the layers to show; default every layer whose
+            output is 4-D feature maps or 2-D vectors.
+        channels: feature-map channels shown for the first image; default
+            (1, 5, 10, 20), clipped to what each layer has.
+        channels_per_image: rows per image: one count for all, or one per image;
+            default every channel for the first image and one for the others.
+        normalization: "stable", "minmax" or "standardize" (see `GridRenderer`).
+        cmap: a matplotlib colormap name.
+        cell_px: the side of one grid cell in pixels, 8..512.
+        batch_size: the training batch size, so that the manifest counts the
+            examples seen; None leaves `examples_seen` null.
+        manifest_path: where the manifest goes; default `frames.jsonl` in `frames_dir`.
+        movie_path: a movie to stream the frames into (`.gif`, `.mp4`, `.webm`), a list
+            of them, or None.
+        fps: the movies' frames per second.
+        keep_frames: write the PNG frames and the manifest; False needs `movie_path`.
+        overwrite: replace frames, manifest lines and movies that are there already.
+        background: draw and write frames in a worker thread (True) or in the training
+            thread.
+        clock: returns the time in seconds, for the manifest's `time_s` and `wall_time`.
+        renderer_factory: called as `GridRenderer` is, to make the renderer.
+        sinks: more `vizcallbacks.sinks.Sink` instances, sent every frame after the
+            callback's own (PNGs, manifest, movies); opened and finished with every fit.
+
+    Raises:
+        TypeError, ValueError: an argument is not valid; the message says what is.
+        FileExistsError: a movie is at `movie_path` and `overwrite` is False.
     """
 
     def __init__(self, images, *, frames_dir, every_n_batches: int = 50,
@@ -129,43 +141,31 @@ class PlotConvCallback(keras.callbacks.Callback):
                  movie_path=None, fps: float = 10, keep_frames: bool = True,
                  overwrite: bool = False, background: bool = True,
                  clock: Callable[[], float] = time.time,
-                 renderer_factory: Callable[..., GridRenderer] = GridRenderer):
+                 renderer_factory: Callable[..., GridRenderer] = GridRenderer,
+                 sinks: Sequence[Sink] | None = None):
         super().__init__()
-        self.every_n_batches = _positive_int(every_n_batches, "every_n_batches")
-        if batch_size is not None:
-            batch_size = _positive_int(batch_size, "batch_size")
-        self.batch_size = batch_size
+        self.every_n_batches = check_positive_int(every_n_batches, "every_n_batches")
+        self.batch_size = None if batch_size is None else check_positive_int(batch_size, "batch_size")
         self.images, self.labels = _select_images(images, indices, labels)
         prepare_images(self.images, None)  # dtype and emptiness, before any model is known
-        if normalization not in NORMALIZATIONS:
-            raise ValueError(
-                f"normalization must be one of {NORMALIZATIONS}. Received: normalization={normalization!r}."
-            )
-        import matplotlib
-
-        from .movie import _check_fps
-
-        if cmap not in matplotlib.colormaps:
-            raise ValueError(f"cmap must be a matplotlib colormap name such as 'inferno'. Received: cmap={cmap!r}.")
-        if not isinstance(frames_dir, (str, os.PathLike)):
-            raise TypeError(f"frames_dir must be a path. Received: frames_dir={frames_dir!r}.")
-        self.frames_dir = Path(frames_dir)
+        self.normalization = check_choice(normalization, "normalization", NORMALIZATIONS)
+        self.cmap = check_cmap(cmap)
+        self.frames_dir = check_path(frames_dir, "frames_dir")
         self.manifest_path = manifest_path
         self.class_names = class_names
         self.layers = check_layer_choice(layers)
-        _check_channels(channels)
+        check_channels(channels)
         self.channels = channels
         self.channels_per_image = channels_per_image
-        self.normalization = normalization
-        self.cmap = cmap
         self.cell_px = cell_px
-        self.fps = _check_fps(fps)
+        self.fps = check_fps(fps)
         self.overwrite = overwrite
         self.movie_paths = _movie_paths(movie_path, overwrite=overwrite)
         self.keep_frames = keep_frames
         self.background = background
         self.clock = clock
         self.renderer_factory = renderer_factory
+        self.extra_sinks = _check_sinks(sinks)
         if not keep_frames and not self.movie_paths:
             raise ValueError("keep_frames=False needs movie_path: otherwise the frames would go nowhere.")
         self._movie_sinks: list[MovieSink] = []
@@ -191,7 +191,7 @@ class PlotConvCallback(keras.callbacks.Callback):
         return 0 if self._pipeline is None else self._pipeline.frames_sent
 
     def close(self) -> None:
-        """Write every pending frame and finish the manifest and movies. Called by
+        """Write every pending frame and finish the sinks (manifest, movies). Called by
         `on_train_end`; call it (or use `with`) when `fit` may raise."""
         if self._finalizer is not None:
             self._finalizer()
@@ -221,30 +221,22 @@ class PlotConvCallback(keras.callbacks.Callback):
 
     # ---- work ------------------------------------------------------------------
     def _prepare(self):
-        """Everything that needs the model, once per fit: probe, renderer, sinks."""
-        check_model(self.model)  # several inputs: say so, not that the images do not fit
-        try:
-            model_input = tuple(self.model.inputs[0].shape[1:])
-        except (AttributeError, ValueError, IndexError, TypeError):
-            model_input = None
-        images = prepare_images(self.images, model_input)
-        self._probe = ActivationProbe(self.model, layers=self.layers, input_shape=images.shape[1:],
-                                     build=True)
-        self._batch_images = prepare_images(images, self._probe.input_shape)
-        self._renderer = self.renderer_factory(
-            self._probe.views, self._batch_images, labels=self.labels, class_names=self.class_names,
+        """Everything that needs the model, once per fit: the plotter (probe and renderer),
+        and the folders checked, so that a mistake is reported before the first batch."""
+        self._plotter = ConvPlotter(
+            self.model, self.images, labels=self.labels, class_names=self.class_names, layers=self.layers,
             channels=self.channels, channels_per_image=self.channels_per_image,
-            normalization=self.normalization, cmap=self.cmap, cell_px=self.cell_px)
-        self._store = FrameStore(self.frames_dir, manifest_path=self.manifest_path,
-                                 overwrite=self.overwrite) if self.keep_frames else None
-        if self._store is not None:
-            self._store.check(resume=True)  # folders usable: fail now, not at the first frame
+            normalization=self.normalization, cmap=self.cmap, cell_px=self.cell_px, build=True,
+            renderer_factory=self.renderer_factory)
+        self._folder = FramesFolder(self.frames_dir, manifest_path=self.manifest_path,
+                                    overwrite=self.overwrite) if self.keep_frames else None
+        if self._folder is not None:
+            self._folder.check(resume=True)  # folders usable: fail now, not at the first frame
         for path in self.movie_paths:
-            _writable_dir(path.parent, "movie_path")
+            check_writable_dir(path.parent, "movie_path")
         steps = self.params.get("steps")
-        epochs = self.params.get("epochs") or 1
         self._steps_per_epoch = steps
-        self._digits = _name_digits(epochs=epochs, steps=steps)
+        self._digits = _name_digits(epochs=self.params.get("epochs") or 1, steps=steps)
         self._opened = False
         self._epoch = 0
         self._step = 0
@@ -259,27 +251,19 @@ class PlotConvCallback(keras.callbacks.Callback):
         self._movies_made |= {movie.path for movie in self.movies}
         for path in self.movie_paths:
             self._check_movie_replaceable(path, resume=resume)
-        sinks = []
-        earlier = []
-        if self._store is not None:
+        sinks, earlier = [], []
+        if self._folder is not None:
             if resume:
                 self._check_earlier_frame_size()
-            self._store.open(resume=resume, first_epoch=first_epoch, digits=self._digits)
-            sinks.append(self._store)
-            if resume:
-                earlier = self._store.listed_frames()
+            self._folder.prepare(resume=resume, first_epoch=first_epoch)
+            earlier = self._folder.listed_frames() if resume else []
+            sinks += [PngSink(self._folder.frames_dir, digits=self._digits, overwrite=self.overwrite),
+                      ManifestSink(self._folder.manifest_path, frames_dir=self._folder.frames_dir,
+                                   digits=self._digits)]
         self._movie_sinks = [MovieSink(self._movie_writer(path)) for path in self.movie_paths]
-        try:
-            for sink in self._movie_sinks:
-                sink.open(earlier=earlier)
-        except BaseException:
-            for sink in self._movie_sinks:
-                sink.abort()
-            if self._store is not None:
-                self._store.close()
-            raise
-        sinks += self._movie_sinks
-        self._pipeline = FramePipeline(self._renderer.render, sinks, background=self.background)
+        sinks += [*self._movie_sinks, *self.extra_sinks]
+        self._pipeline = FramePipeline(self._plotter.render, sinks, earlier=earlier,
+                                       background=self.background)
         self._finalizer = weakref.finalize(self, self._pipeline.close)
         if self._steps_per_epoch:
             self._step = first_epoch * self._steps_per_epoch
@@ -302,16 +286,13 @@ class PlotConvCallback(keras.callbacks.Callback):
     def _check_earlier_frame_size(self) -> None:
         """A resumed run must draw frames of the size already in frames_dir, or the frames
         could never make one movie."""
-        size = getattr(self._renderer, "frame_size", None)
-        existing = self._store.existing_frames()
+        size = self._plotter.frame_size
+        existing = self._folder.existing_frames()
         if size is None or not existing:
             return
-        from PIL import Image
-
         try:
-            with Image.open(existing[-1]) as image:
-                earlier = (image.height, image.width)
-        except OSError:
+            earlier = read_png(existing[-1]).shape[:2]
+        except (ValueError, OSError):
             return  # stitch names a damaged frame when it reads it
         if earlier != tuple(size):
             raise ValueError(
@@ -328,12 +309,13 @@ class PlotConvCallback(keras.callbacks.Callback):
         # atomically once the movie is finished.
         writer = writer_for(path, fps=self.fps, overwrite=True)
         if getattr(writer, "palette", False) is None:
-            # Every frame is drawn from these 256 colours: the GIF reproduces them exactly.
-            writer.palette = getattr(self._renderer, "palette", None)
+            # Every frame is drawn from the renderer's palette (224 colours): the GIF
+            # reproduces frames exactly.
+            writer.palette = self._plotter.palette
         return writer
 
     def _capture(self, batch: int, logs: dict, *, final: bool = False):
-        activations = self._probe(self._batch_images)
+        activations = self._plotter.capture()
         accuracy = _accuracy(logs)
         loss = float(logs["loss"]) if "loss" in logs else None
         now = self.clock()
@@ -347,13 +329,36 @@ class PlotConvCallback(keras.callbacks.Callback):
         self._last_captured_step = self._step
 
 
+def _check_sinks(sinks) -> tuple[Sink, ...]:
+    """`sinks` as a tuple of `Sink` instances (empty for None)."""
+    if sinks is None:
+        return ()
+    items = [sinks] if isinstance(sinks, Sink) else sinks
+    try:
+        items = tuple(items)
+    except TypeError:
+        items = None
+    if items is None or not all(isinstance(sink, Sink) for sink in items):
+        raise TypeError(
+            "sinks must be a list of vizcallbacks.sinks.Sink instances (subclass Sink and implement "
+            f"send). Received: sinks={sinks!r}."
+        )
+    return items
+
+
 class StopAfterSteps(keras.callbacks.Callback):
     """Ends `fit` after `max_steps` batches in all (Keras checks `stop_training` after
-    each batch), so that the final frame comes right after them."""
+    each batch), so that the final frame comes right after them.
+
+    >>> model.fit(x, y, callbacks=[PlotConvCallback(...), StopAfterSteps(300)])
+
+    Args:
+        max_steps: how many batches to train, over all epochs.
+    """
 
     def __init__(self, max_steps: int):
         super().__init__()
-        self.max_steps = _positive_int(max_steps, "max_steps")
+        self.max_steps = check_positive_int(max_steps, "max_steps")
         self.steps = 0
 
     def on_train_batch_end(self, batch, logs=None):

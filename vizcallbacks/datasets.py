@@ -96,7 +96,7 @@ def load_dataset(
         >>> x_train.shape, class_names[y_train[0]]
         ((60000, 28, 28), 'Ankle boot')
     """
-    dataset = _canonical_name(name)
+    dataset = canonical_name(name)
     if not isinstance(download, bool):
         raise TypeError(
             f"download must be True or False. Received: download={download!r}"
@@ -133,7 +133,7 @@ def load_dataset(
     )
 
 
-def _canonical_name(name: object) -> str:
+def canonical_name(name: object) -> str:
     if isinstance(name, str) and name.lower() in _ALIASES:
         return _ALIASES[name.lower()]
     import difflib

@@ -1,8 +1,10 @@
 """Render and write frames in a background thread, so that training goes on meanwhile.
 
-The queue is bounded: when rendering falls behind, `submit` waits (back-pressure)
-instead of dropping frames, and frames leave in the order they came. An error in the
-worker is raised in the caller's thread at the next `submit` or at `close`.
+The pipeline holds the sinks' protocol (see `vizcallbacks.sinks.Sink`): it opens every sink
+when it is made, sends each frame to every sink in order, and finishes them all at `close`.
+The queue is bounded: when rendering falls behind, `submit` waits (back-pressure) instead of
+dropping frames, and frames leave in the order they came. An error in the worker is raised
+in the caller's thread at the next `submit` or at `close`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .sinks.base import Sink
 
 __all__ = ["FramePipeline"]
 
@@ -17,18 +22,35 @@ _STOP = object()
 
 
 class FramePipeline:
-    """`submit(*args, record)` calls `render(*args)` and sends the frame with its record
-    to every sink, in a worker thread (`background=True`) or at once.
+    """`submit(*args, record=record)` calls `render(*args)` and sends the frame with its
+    record to every sink, in a worker thread (`background=True`) or at once.
 
-    >>> pipeline = FramePipeline(renderer.render, [FrameStore("frames")])
+    >>> pipeline = FramePipeline(plotter.render, [PngSink("frames")])
     >>> pipeline.submit(activations, stamp, record=record)
-    >>> pipeline.close()        # waits for every frame, then closes the sinks
+    >>> pipeline.close()        # waits for every frame, then finishes the sinks
+
+    Args:
+        render: makes a frame from the arguments of `submit`.
+        sinks: `Sink` instances, sent every frame in this order; opened here, in order.
+            If one fails to open, those opened so far (and it) are aborted and the error
+            is raised.
+        earlier: PNG paths of the frames a resumed run already made, for the sinks' `open`.
+        background: render and send in a worker thread (True) or in the caller's.
+        queue_size: how many submitted frames may wait for the worker.
+
+    Raises:
+        TypeError: an item of `sinks` is not a `Sink`.
     """
 
-    def __init__(self, render: Callable, sinks: Sequence, *, background: bool = True,
-                 queue_size: int = 4):
+    def __init__(self, render: Callable, sinks: Sequence[Sink], *, earlier: Sequence[Path] = (),
+                 background: bool = True, queue_size: int = 4):
         self.render = render
         self.sinks = list(sinks)
+        for sink in self.sinks:
+            if not isinstance(sink, Sink):
+                raise TypeError(f"sinks must be vizcallbacks.sinks.Sink instances. Received: {sink!r} "
+                                f"({type(sink).__name__}).")
+        _open_all(self.sinks, earlier)
         self.background = background
         self.frames_sent = 0
         self._error: BaseException | None = None
@@ -43,6 +65,17 @@ class FramePipeline:
             self._worker.start()
 
     def submit(self, *args, record) -> None:
+        """Render a frame from `args` and send it with `record` to every sink; waits while
+        the queue is full.
+
+        Args:
+            *args: the arguments of `render`.
+            record: what the sinks are told of the frame (a `FrameRecord`).
+
+        Raises:
+            RuntimeError: the pipeline is closed.
+            Exception: what rendering or a sink raised for an earlier frame, type kept.
+        """
         self._raise_worker_error()
         if self._closed:
             raise RuntimeError("FramePipeline is closed; no more frames can be submitted.")
@@ -80,7 +113,12 @@ class FramePipeline:
             raise error
 
     def close(self) -> None:
-        """Finish every submitted frame, then close every sink (even after an error)."""
+        """Finish every submitted frame, then finish every sink (even after an error, so that
+        what was sent is kept); calling it again does nothing.
+
+        Raises:
+            Exception: what rendering or a sink raised, after every sink is finished.
+        """
         if self._closed:
             return
         self._closed = True
@@ -92,9 +130,25 @@ class FramePipeline:
             errors = []
             for sink in self.sinks:
                 try:
-                    sink.close()
-                except BaseException as error:  # close the others all the same
+                    sink.finish()
+                except BaseException as error:  # finish the others all the same
                     errors.append(error)
             self._raise_worker_error()
             if errors:
                 raise errors[0]
+
+
+def _open_all(sinks: Sequence[Sink], earlier: Sequence[Path]) -> None:
+    """Open `sinks` in order; when one fails, abort it and those opened before it."""
+    opened = []
+    try:
+        for sink in sinks:
+            opened.append(sink)
+            sink.open(earlier=list(earlier))
+    except BaseException:
+        for sink in reversed(opened):
+            try:
+                sink.abort()
+            except Exception:  # noqa: BLE001 - the open error is the one to report
+                pass
+        raise

@@ -21,13 +21,16 @@ from functools import lru_cache
 
 import numpy as np
 
-from .activations import ActivationProbe, Activations, LayerView, check_model
+from .activations import Activations, LayerView
+from .checks import check_choice, check_cmap, check_int_in_range, is_int
 
-__all__ = ["plot_conv", "GridRenderer", "Stamp", "prepare_images", "NORMALIZATIONS",
-           "DEFAULT_CHANNELS"]
+__all__ = ["GridRenderer", "Stamp", "prepare_images", "check_channels", "make_palette", "font", "fit_text",
+           "NORMALIZATIONS", "DEFAULT_CHANNELS", "CMAP_LEVELS", "CELL_PX_RANGE"]
 
 DEFAULT_CHANNELS = (1, 5, 10, 20)
 NORMALIZATIONS = ("stable", "minmax", "standardize")
+#: The smallest and largest grid cell, in pixels.
+CELL_PX_RANGE = (8, 512)
 
 # Palette layout. 190 colormap levels are as smooth to the eye as 256 (neighbours
 # differ by about one unit of 255), and leave a GIF room for a transparent entry,
@@ -35,7 +38,6 @@ NORMALIZATIONS = ("stable", "minmax", "standardize")
 CMAP_LEVELS = 190
 _GREY0 = CMAP_LEVELS
 _GREY_LEVELS = 32
-_BLACK = _GREY0
 _WHITE = _GREY0 + _GREY_LEVELS - 1
 _NAN = _GREY0 + 18          # a mid grey: a NaN or infinite value, never a colormap colour
 _GREEN = _GREY0 + _GREY_LEVELS
@@ -87,20 +89,37 @@ def _number(value: float) -> str:
     return "NaN" if math.isnan(value) else f"{value:.3f}"
 
 
-@lru_cache(maxsize=8)
-def _font(size: int):
+@lru_cache(maxsize=16)
+def font(size: int, *, bold: bool = False):
+    """matplotlib's DejaVu Sans at `size` pixels, as a Pillow font; loaded once per size.
+
+    Args:
+        size: the font size in pixels.
+        bold: the bold face.
+
+    Returns:
+        A `PIL.ImageFont` font (Pillow's own scalable font for a matplotlib without its fonts).
+    """
     from PIL import ImageFont
     import matplotlib
 
-    path = f"{matplotlib.get_data_path()}/fonts/ttf/DejaVuSans.ttf"
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
     try:
-        return ImageFont.truetype(path, size)
+        return ImageFont.truetype(f"{matplotlib.get_data_path()}/fonts/ttf/{name}", size)
     except OSError:  # a matplotlib without its fonts: Pillow's own scalable font
         return ImageFont.load_default(size)
 
 
 def make_palette(cmap: str) -> np.ndarray:
-    """The 224 RGB colours every frame is drawn with, for colormap `cmap`."""
+    """The 224 RGB colours every frame is drawn with, for colormap `cmap`: `CMAP_LEVELS` of
+    the colormap, 32 greys, then green and red.
+
+    Args:
+        cmap: a matplotlib colormap name.
+
+    Returns:
+        A (224, 3) uint8 array.
+    """
     import matplotlib
 
     colours = matplotlib.colormaps[cmap](np.linspace(0, 1, CMAP_LEVELS))[:, :3]
@@ -159,19 +178,41 @@ def _check_labels(labels, count: int) -> np.ndarray | None:
     return labels.astype(np.int64)
 
 
+def check_channels(channels) -> tuple[int, ...] | None:
+    """`channels` as a tuple of channel indices, checked as far as is possible without the
+    model (the renderer checks each index against each layer's channels).
+
+    Args:
+        channels: None (the default channels), one index, or a list of indices.
+
+    Returns:
+        A tuple of ints, or None for the default.
+
+    Raises:
+        TypeError: `channels` is neither an index nor a list.
+        ValueError: the list is empty, or holds something other than indices >= 0.
+    """
+    if channels is None:
+        return None
+    try:
+        items = (channels,) if is_int(channels) else tuple(channels)
+    except TypeError:
+        raise TypeError(f"channels must be a list of channel indices. Received: channels={channels!r}.") from None
+    if not items:
+        raise ValueError(f"channels is empty. Pass None for the default {DEFAULT_CHANNELS} or indices.")
+    if not all(is_int(index) and index >= 0 for index in items):
+        raise ValueError(
+            f"channels must be non-negative integers (channel indices). Received: channels={channels!r}."
+        )
+    return tuple(int(index) for index in items)
+
+
 def _resolve_channels(channels, views: Sequence[LayerView]) -> tuple[tuple[int, ...], bool]:
     """The channel list, and whether it was the default (clipped per layer) or
     explicit (every index must exist in every feature-map layer)."""
+    channels = check_channels(channels)
     if channels is None:
         return DEFAULT_CHANNELS, True
-    if isinstance(channels, (int, np.integer)):
-        channels = (channels,)
-    channels = tuple(channels)
-    if not channels:
-        raise ValueError("channels is empty. Pass None for the default (1, 5, 10, 20) or indices.")
-    for index in channels:
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
-            raise ValueError(f"channels must be non-negative integers. Received: {channels!r}.")
     for view in views:
         if view.kind == "maps" and max(channels) >= view.channels:
             raise ValueError(
@@ -179,13 +220,13 @@ def _resolve_channels(channels, views: Sequence[LayerView]) -> tuple[tuple[int, 
                 f"has {view.channels} channels (valid: 0..{view.channels - 1}). Choose smaller "
                 "indices, other layers, or channels=None to clip the default to each layer."
             )
-    return tuple(int(c) for c in channels), False
+    return channels, False
 
 
 def _rows_per_image(channels_per_image, count: int, channel_count: int) -> tuple[int, ...]:
     if channels_per_image is None:
         return (channel_count,) + (1,) * (count - 1)
-    if isinstance(channels_per_image, (int, np.integer)) and not isinstance(channels_per_image, bool):
+    if is_int(channels_per_image):
         rows = (int(channels_per_image),) * count
     else:
         rows = tuple(channels_per_image)
@@ -195,7 +236,7 @@ def _rows_per_image(channels_per_image, count: int, channel_count: int) -> tuple
                 f"Received {len(rows)} counts: {rows!r}."
             )
     for value in rows:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= channel_count:
+        if not is_int(value) or not 1 <= value <= channel_count:
             raise ValueError(
                 f"channels_per_image: each count must be an integer in 1..{channel_count} (the number "
                 f"of channels chosen). Received: {channels_per_image!r}."
@@ -296,19 +337,30 @@ def _overlap(boxes: Sequence[tuple[int, int, int, int]]) -> bool:
     return False
 
 
-def _fit_text(draw, text: str, font, width: int) -> str:
-    if draw.textlength(text, font=font) <= width:
+def fit_text(draw, text: str, text_font, width: int) -> str:
+    """`text`, cut short with an ellipsis where it would be wider than `width` pixels.
+
+    Args:
+        draw: a `PIL.ImageDraw.ImageDraw`, to measure with.
+        text: the text.
+        text_font: the font it is drawn in (see `font`).
+        width: the room, in pixels.
+
+    Returns:
+        `text` itself when it fits, else its longest beginning that fits with "…".
+    """
+    if draw.textlength(text, font=text_font) <= width:
         return text
-    while text and draw.textlength(text + "…", font=font) > width:
+    while text and draw.textlength(text + "…", font=text_font) > width:
         text = text[:-1]
     return text + "…"
 
 
-def _header_lines(draw, name: str, font, width: int) -> list[str]:
-    if draw.textlength(name, font=font) <= width or "_" not in name:
-        return [_fit_text(draw, name, font, width)]
+def _header_lines(draw, name: str, text_font, width: int) -> list[str]:
+    if draw.textlength(name, font=text_font) <= width or "_" not in name:
+        return [fit_text(draw, name, text_font, width)]
     head, _, tail = name.rpartition("_")
-    return [_fit_text(draw, head + "_", font, width), _fit_text(draw, tail, font, width)]
+    return [fit_text(draw, head + "_", text_font, width), fit_text(draw, tail, text_font, width)]
 
 
 class GridRenderer:
@@ -333,26 +385,15 @@ class GridRenderer:
                  channels: Sequence[int] | None = None,
                  channels_per_image: int | Sequence[int] | None = None,
                  normalization: str = "stable", cmap: str = "inferno", cell_px: int = 56):
-        import matplotlib
-
-        if normalization not in NORMALIZATIONS:
-            raise ValueError(
-                f"normalization must be one of {NORMALIZATIONS}. Received: {normalization!r}."
-            )
-        if cmap not in matplotlib.colormaps:
-            raise ValueError(
-                f"cmap must be a matplotlib colormap name, e.g. 'inferno', 'viridis', 'gray'. "
-                f"Received: {cmap!r}."
-            )
-        if isinstance(cell_px, bool) or not isinstance(cell_px, int) or not 8 <= cell_px <= 512:
-            raise ValueError(f"cell_px must be an integer in 8..512. Received: {cell_px!r}.")
+        check_choice(normalization, "normalization", NORMALIZATIONS)
+        check_cmap(cmap)
+        self.cell_px = check_int_in_range(cell_px, "cell_px", *CELL_PX_RANGE)
         self.views = tuple(views)
         self.images = np.asarray(images)
         self.labels = _check_labels(labels, len(self.images))
         self.class_names = None if class_names is None else tuple(str(c) for c in class_names)
         self.channels, self._clip_channels = _resolve_channels(channels, self.views)
         self.rows_per_image = _rows_per_image(channels_per_image, len(self.images), len(self.channels))
-        self.cell_px = cell_px
         self.palette = make_palette(cmap)
         self._normalize = _Normalizer(normalization)
         self._layout()
@@ -396,26 +437,26 @@ class GridRenderer:
         height, width = self.frame_size
         text = Image.new("L", (width, height), 255)
         draw = ImageDraw.Draw(text)
-        font = _font(_SMALL_FONT)
+        small = font(_SMALL_FONT)
         cell = self.cell_px
         names = ["input"] + [view.name for view in self.views]
         shapes = ["×".join(str(d) for d in self.images.shape[1:])] + [
             "×".join(str(d) for d in view.shape) for view in self.views]
         for x, name, shape in zip(self._col_x, names, shapes):
-            lines = _header_lines(draw, name, font, cell + _COL_GAP - 1)
-            lines.append(_fit_text(draw, shape, font, cell + _COL_GAP - 1))
+            lines = _header_lines(draw, name, small, cell + _COL_GAP - 1)
+            lines.append(fit_text(draw, shape, small, cell + _COL_GAP - 1))
             top = self._grid_top - 4 - len(lines) * _LINE
             for i, line in enumerate(lines):
-                draw.text((x, top + i * _LINE), line, fill=0 if i < len(lines) - 1 else 96, font=font)
+                draw.text((x, top + i * _LINE), line, fill=0 if i < len(lines) - 1 else 96, font=small)
         for image_index, block_top in enumerate(self._block_y):
             if self.labels is not None:
                 label = self._class_name(int(self.labels[image_index]))
-                draw.text((_PAD, block_top), _fit_text(draw, f"true: {label}", font, _LABEL_W - 4),
-                          fill=0, font=font)
+                draw.text((_PAD, block_top), fit_text(draw, f"true: {label}", small, _LABEL_W - 4),
+                          fill=0, font=small)
             if self._show_channels:
                 for row, row_top in enumerate(self._row_y[image_index]):
                     draw.text((self._grid_left - 4, row_top + cell // 2), f"ch {self.channels[row]}",
-                              fill=64, font=font, anchor="rm")
+                              fill=64, font=small, anchor="rm")
         return text
 
     def _draw_inputs(self) -> np.ndarray:
@@ -486,7 +527,7 @@ class GridRenderer:
         draw = ImageDraw.Draw(text)
         for group in groups:
             for xy, line, fill, size in group:
-                draw.text(xy, line, fill=fill, font=_font(size))
+                draw.text(xy, line, fill=fill, font=font(size))
         return np.take(_GREY_OF_L, np.asarray(text))
 
     def _text_groups(self, activations: Activations, stamp: Stamp) -> list[tuple]:
@@ -498,7 +539,7 @@ class GridRenderer:
         if probabilities is None:
             return groups
         measure = ImageDraw.Draw(self._base_text)  # only measures text, draws nothing
-        font = _font(_SMALL_FONT)
+        small = font(_SMALL_FONT)
         for image_index, block_top in enumerate(self._block_y):
             row = probabilities[image_index]
             if np.all(np.isnan(row)):
@@ -508,7 +549,7 @@ class GridRenderer:
                 guess_line = f"pred: {self._class_name(guess)}"
                 confidence_line = f"confidence {row[guess]:.0%}"
             top = block_top + _LINE + 2
-            guess_line = _fit_text(measure, guess_line, font, _LABEL_W - 16)
+            guess_line = fit_text(measure, guess_line, small, _LABEL_W - 16)
             groups.append((((_PAD + 12, top), guess_line, 0, _SMALL_FONT),
                            ((_PAD + 12, top + _LINE), confidence_line, 64, _SMALL_FONT)))
         return groups
@@ -524,7 +565,7 @@ class GridRenderer:
         measure = ImageDraw.Draw(self._base_text)
         height, width = self.frame_size
         # Each line's ink lies within its bbox; a margin, in case a font rounds outwards.
-        bboxes = [measure.textbbox(xy, line, font=_font(size)) for xy, line, _, size in group if line]
+        bboxes = [measure.textbbox(xy, line, font=font(size)) for xy, line, _, size in group if line]
         left = max(0, min((b[0] for b in bboxes), default=0) - _TEXT_MARGIN)
         top = max(0, min((b[1] for b in bboxes), default=0) - _TEXT_MARGIN)
         right = min(width, max((b[2] for b in bboxes), default=0) + _TEXT_MARGIN)
@@ -533,7 +574,7 @@ class GridRenderer:
         crop = self._base_text.crop(box)
         draw = ImageDraw.Draw(crop)
         for (x, y), line, fill, size in group:
-            draw.text((x - left, y - top), line, fill=fill, font=_font(size))
+            draw.text((x - left, y - top), line, fill=fill, font=font(size))
         found = (box, np.take(_GREY_OF_L, np.asarray(crop)))
         if keep:
             if len(self._text_patches) >= _TEXT_PATCHES_KEPT:
@@ -603,36 +644,3 @@ class GridRenderer:
             top = block_top + _LINE + 4
             indices[top:top + 8, _PAD:_PAD + 8] = _GREEN if right else _RED
 
-
-def plot_conv(model, images, *, labels=None, class_names: Sequence[str] | None = None,
-              layers: Sequence[str | int] | None = None, channels: Sequence[int] | None = None,
-              channels_per_image: int | Sequence[int] | None = None,
-              normalization: str = "stable", cmap: str = "inferno", cell_px: int = 56,
-              epoch: int | None = None, batch: int | None = None,
-              accuracy: float | None = None, loss: float | None = None) -> np.ndarray:
-    """Draw what each layer of `model` sees for `images`; returns an RGB uint8 array.
-
-    Rows are images (the first gets one row per channel in `channels`, default
-    (1, 5, 10, 20) clipped to what each layer has; the others one row, unless
-    `channels_per_image` says otherwise), columns are the input and then the layers
-    (default: every layer whose output is 4-D feature maps or 2-D vectors; choose by
-    name or index). A nested model is shown as one column, its output. Rows are
-    labelled with the true class (`labels`, `class_names`) and the model's prediction
-    with its confidence; the stamp gives epoch, batch, accuracy and loss when given.
-
-    >>> frame = plot_conv(model, x_test[:7], labels=y_test[:7], epoch=1, batch=250,
-    ...                   accuracy=0.732, loss=0.51)
-    >>> PIL.Image.fromarray(frame).save("frame.png")
-    """
-    check_model(model)  # several inputs: say so, rather than that the images do not fit
-    try:
-        input_shape = tuple(model.inputs[0].shape[1:])
-    except (AttributeError, ValueError, IndexError, TypeError):
-        input_shape = None
-    batch_images = prepare_images(images, input_shape)
-    probe = ActivationProbe(model, layers=layers, input_shape=batch_images.shape[1:])
-    batch_images = prepare_images(batch_images, probe.input_shape)
-    renderer = GridRenderer(probe.views, batch_images, labels=labels, class_names=class_names,
-                            channels=channels, channels_per_image=channels_per_image,
-                            normalization=normalization, cmap=cmap, cell_px=cell_px)
-    return renderer.render(probe(batch_images), Stamp(epoch, batch, accuracy, loss))

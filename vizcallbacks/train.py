@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .checks import check_fps, check_positive_int, check_writable_dir, is_int
+from .framefiles import FRAME_GLOB, FRAMES_DIR, MANIFEST_NAME, read_manifest
 
 __all__ = ["train_movie", "TrainResult", "NOTES_IMAGE_INDICES", "MOVIE_FORMATS"]
 
@@ -46,8 +48,7 @@ def _check_indices(image_indices) -> list[int]:
         indices = list(image_indices)
     except TypeError:
         indices = None
-    if not indices or not all(isinstance(i, numbers.Integral) and not isinstance(i, bool)
-                              for i in indices):
+    if not indices or not all(is_int(i) for i in indices):
         raise ValueError(
             "image_indices (--images) must be a non-empty list of test-set indices. "
             f"Received: image_indices={image_indices!r}."
@@ -60,10 +61,10 @@ def _refuse_earlier_run(out_dir: Path, movie_paths: list[Path], *, keep_frames: 
     to proceed, before anything is loaded."""
     found = [path for path in movie_paths if path.exists()]
     if keep_frames:
-        manifest = out_dir / "frames.jsonl"
-        frames = sorted((out_dir / "frames").glob("plot-*.png")) if (out_dir / "frames").is_dir() else []
+        manifest, frames_dir = out_dir / MANIFEST_NAME, out_dir / FRAMES_DIR
+        frames = sorted(frames_dir.glob(FRAME_GLOB)) if frames_dir.is_dir() else []
         found += [manifest] if manifest.exists() else []
-        found += [out_dir / "frames" / f"({len(frames)} frames)"] if frames else []
+        found += [frames_dir / f"({len(frames)} frames)"] if frames else []
     if found:
         listed = ", ".join(str(path.relative_to(out_dir)) for path in found)
         raise FileExistsError(
@@ -90,22 +91,17 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
     `overwrite=True`, before any data is loaded; image indices are checked against the
     test set before the model is built, channels against its layers before training.
     """
-    from .datasets import _canonical_name, load_dataset
-    from .frames import _writable_dir, read_manifest
-    from .movie import _check_fps
+    from .datasets import canonical_name, load_dataset
 
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("every_n_batches", every_n_batches)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}.")
-    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral)
-                                  or max_steps < 1):
-        raise ValueError(f"max_steps must be a positive integer or None. Received: max_steps={max_steps!r}.")
+        check_positive_int(value, name)
+    if max_steps is not None:
+        check_positive_int(max_steps, "max_steps")
     formats = check_formats(formats)
-    fps = _check_fps(fps)
+    fps = check_fps(fps)
     image_indices = _check_indices(image_indices)
-    _canonical_name(dataset)
-    out_dir = Path(out_dir)
-    _writable_dir(out_dir, "out_dir (--out)")
+    canonical_name(dataset)
+    out_dir = check_writable_dir(out_dir, "out_dir (--out)")
     movie_paths = [out_dir / f"movie.{fmt}" for fmt in formats]
     if not overwrite:
         _refuse_earlier_run(out_dir, movie_paths, keep_frames=keep_frames)
@@ -126,7 +122,7 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
     model = default_cnn(seed=seed)
     callback = PlotConvCallback(
         x_test, indices=image_indices, labels=y_test, class_names=class_names,
-        frames_dir=out_dir / "frames", manifest_path=out_dir / "frames.jsonl",
+        frames_dir=out_dir / FRAMES_DIR, manifest_path=out_dir / MANIFEST_NAME,
         every_n_batches=every_n_batches, channels=channels, batch_size=batch_size,
         movie_path=movie_paths, fps=fps, keep_frames=keep_frames, overwrite=overwrite)
     callbacks = [callback] + ([StopAfterSteps(max_steps)] if max_steps else [])
@@ -135,13 +131,13 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
                             shuffle=True, verbose=verbose, callbacks=callbacks)
     evaluation = model.evaluate(x_test, y_test, batch_size=512, verbose=0, return_dict=True)
 
-    manifest_path = out_dir / "frames.jsonl" if keep_frames else None
+    manifest_path = out_dir / MANIFEST_NAME if keep_frames else None
     records = []
     if manifest_path is not None:
         records = [record for _, record in read_manifest(manifest_path)]
     accuracy = history.history.get("accuracy", [None])[-1]
     return TrainResult(
-        out_dir=out_dir, frames_dir=out_dir / "frames" if keep_frames else None,
+        out_dir=out_dir, frames_dir=out_dir / FRAMES_DIR if keep_frames else None,
         manifest_path=manifest_path,
         movies=callback.movies,
         frame_count=len(records) if records else callback.frames_written,

@@ -1,22 +1,25 @@
 """Composition, in the parent, from the files the runs wrote: movie frames (a header, one
 titled panel per run side by side, the held-out accuracy strip underneath, all on the
-panels' 256-colour palette) streamed into the movie writers; then the verdict and
-summary.png.
+panels' palette of 224 colours) written as PNGs with their manifest and streamed into the
+movie writers; then the verdict and summary.png.
 """
 
 from __future__ import annotations
 
-import json
 import math
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .schedule import FRAMES_DIR, MANIFEST_NAME, RUNS_DIR
+from ..framefiles import FRAMES_DIR, MANIFEST_NAME, ManifestWriter, partial_path, read_png, write_frame
+from ..render import fit_text, font, make_palette
+from .schedule import RUNS_DIR
+
+__all__ = ["Composer", "Verdict", "write_movie", "make_verdict", "write_summary_png"]
 
 # Composition: sizes in pixels.
 _MARGIN = 12
@@ -27,21 +30,9 @@ _STRIP_H = 250
 _STRIP_GAP = 6
 _CROP_MARGIN = 4
 # Target colours for the runs' curves; each becomes the nearest colour of the panels'
-# palette, so every frame stays on one 256-colour palette and the GIF is exact.
+# palette, so every frame stays on that one palette and the GIF is exact.
 _RUN_TARGETS = ((80, 20, 140), (245, 125, 20), (30, 160, 50), (215, 40, 40), (150, 150, 150),
                 (190, 60, 120))
-
-
-@lru_cache(maxsize=8)
-def _font(size: int, bold: bool = False):
-    import matplotlib
-    from PIL import ImageFont
-
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    try:
-        return ImageFont.truetype(f"{matplotlib.get_data_path()}/fonts/ttf/{name}", size)
-    except OSError:
-        return ImageFont.load_default(size)
 
 
 def _grey_lut(palette: np.ndarray) -> np.ndarray:
@@ -95,9 +86,9 @@ class _Strip:
         self.y_low, self.y_high = y_range
         base = Image.new("L", (width, _STRIP_H), 255)
         draw = ImageDraw.Draw(base)
-        small = _font(11)
+        small = font(11)
         draw.text((self.left, 4), f"held-out accuracy ({heldout_size} test images) against "
-                  f"{_AXIS_LABELS[align]}", fill=0, font=_font(13, bold=True))
+                  f"{_AXIS_LABELS[align]}", fill=0, font=font(13, bold=True))
         for y in _nice_ticks(self.y_low, self.y_high):
             py = self.y_px(y)
             draw.line([(self.left, py), (self.right, py)], fill=225)
@@ -109,7 +100,7 @@ class _Strip:
                       font=small, anchor="mt")
         draw.rectangle([self.left, self.top, self.right, self.bottom], outline=120)
         draw.text(((self.left + self.right) // 2, self.bottom + 24), _AXIS_LABELS[align], fill=40,
-                  font=_font(12), anchor="mt")
+                  font=font(12), anchor="mt")
         self.base = base
 
     def x_px(self, x: float) -> int:
@@ -128,11 +119,11 @@ class _Strip:
         px = self.x_px(point)
         for y in range(self.top, self.bottom, 6):  # dashed cursor
             draw.line([(px, y), (px, min(y + 3, self.bottom))], fill=90)
-        draw.text((px, self.top - 2), _format_point(self.align, point), fill=30, font=_font(11), anchor="mb")
-        font = _font(12)
+        draw.text((px, self.top - 2), _format_point(self.align, point), fill=30, font=font(11), anchor="mb")
+        legend = font(12)
         for i, (name, value) in enumerate(zip(self.names, current)):
             text = f"{name}: " + ("—" if value is None else f"{value:.3f}")
-            draw.text((self.right + 34, self.top + 6 + i * 20), text, fill=0, font=font)
+            draw.text((self.right + 34, self.top + 6 + i * 20), text, fill=0, font=legend)
         return layer
 
     def draw_lines(self, draw, offset_y: int, curves: Sequence[Sequence[tuple[float, float]]]) -> None:
@@ -153,22 +144,32 @@ def _panel_title(record: Mapping, done: bool) -> str:
     return text + (" · done" if done else "")
 
 
-class _Composer:
+class Composer:
     """Movie frames from the runs' panels and figures: a header, one titled panel per
-    run side by side, and the accuracy strip underneath."""
+    run side by side, and the accuracy strip underneath.
+
+    >>> composer = Composer(out_dir, runs, records, align="examples", header=("title", "details"),
+    ...                     cmap="inferno", heldout_size=1000, x_max=29696)
+    >>> frame, figures = composer.frame(512, {"bs32": 1, "bs128": 1})
+
+    Args:
+        out_dir: the comparison's folder, holding `runs/<name>/`.
+        runs: what each run returned (its `run.json`), smallest batch first.
+        records: each run's manifest lines, by run name.
+        align: what each frame holds equal: "examples", "steps" or "time".
+        header: the frame's title line and its line of details.
+        cmap: the colormap the panels were drawn with: the frames use its palette.
+        heldout_size: how many test images the held-out figures come from, for the strip.
+        x_max: the strip's last point on its x axis.
+    """
 
     def __init__(self, out_dir: Path, runs: Sequence[dict], records: Mapping[str, list[dict]], *,
-                 align: str, header: str, cmap: str, heldout_size: int, x_max: float):
-        from PIL import Image
-
-        from ..render import make_palette
-
+                 align: str, header: tuple[str, str], cmap: str, heldout_size: int, x_max: float):
         self.out_dir, self.runs, self.records, self.align, self.header = out_dir, runs, records, align, header
         self.palette = make_palette(cmap)
         self.lut = _grey_lut(self.palette)
         self.colours = _run_colours(self.palette, len(runs))
-        first = [np.asarray(Image.open(out_dir / RUNS_DIR / run["name"] / records[run["name"]][0]["file"])
-                            .convert("RGB")) for run in runs]
+        first = [self._panel(run["name"], 0) for run in runs]
         # The panels are drawn without a stamp: drop their empty top band.
         self.crop_top = max(0, min(int(np.argmax((panel != 255).any(axis=(1, 2)))) for panel in first)
                             - _CROP_MARGIN)
@@ -190,6 +191,9 @@ class _Composer:
                             heldout_size=heldout_size)
         self._key = {"examples": "examples_seen", "steps": "step", "time": "time_s"}[align]
 
+    def _panel(self, name: str, index: int) -> np.ndarray:
+        return read_png(self.out_dir / RUNS_DIR / name / self.records[name][index]["file"], argument="runs")
+
     def layout(self) -> dict:
         """Where each run's panel sits in a frame, for readers of the movie."""
         return {"frame_size": [self.height, self.width], "panel_crop_top": self.crop_top,
@@ -197,24 +201,32 @@ class _Composer:
                            for run, left in zip(self.runs, self.panel_left)}}
 
     def frame(self, point: float, shown: Mapping[str, int]) -> tuple[np.ndarray, dict]:
-        from PIL import Image, ImageDraw
+        """One movie frame.
 
-        from ..render import _fit_text
+        Args:
+            point: the frame's point on the alignment axis (examples, updates or seconds).
+            shown: which record of each run the frame shows, by run name (see `frame_plan`).
+
+        Returns:
+            The frame (an RGB uint8 array on the palette), and the figures of the records
+            shown, by run name, for the movie's manifest.
+        """
+        from PIL import Image, ImageDraw
 
         text = Image.new("L", (self.width, self.height), 255)
         draw = ImageDraw.Draw(text)
         draw.text((_MARGIN, _MARGIN), f"After {_format_point(self.align, point)} {_POINT_WORDS[self.align]}"
-                  f"   ·   {self.header[0]}", fill=0, font=_font(17, bold=True))
-        draw.text((_MARGIN, _MARGIN + 24), _fit_text(draw, self.header[1], _font(12), self.width - 2 * _MARGIN),
-                  fill=70, font=_font(12))
+                  f"   ·   {self.header[0]}", fill=0, font=font(17, bold=True))
+        draw.text((_MARGIN, _MARGIN + 24), fit_text(draw, self.header[1], font(12), self.width - 2 * _MARGIN),
+                  fill=70, font=font(12))
         figures, current, curves = {}, [], []
         for run, left in zip(self.runs, self.panel_left):
             name = run["name"]
             record = self.records[name][shown[name]]
             done = record["final"] and record[self._key] < point
             top = _MARGIN + _HEADER_H
-            draw.text((left + 22, top), f"batch {run['batch_size']}", fill=0, font=_font(15, bold=True))
-            draw.text((left, top + 20), _panel_title(record, done), fill=30, font=_font(12))
+            draw.text((left + 22, top), f"batch {run['batch_size']}", fill=0, font=font(15, bold=True))
+            draw.text((left, top + 20), _panel_title(record, done), fill=30, font=font(12))
             figures[name] = {key: record[key] for key in ("index", "file", "point", "step", "examples_seen",
                                                            "epoch", "time_s", "heldout_accuracy",
                                                            "heldout_loss", "train_accuracy", "train_loss")}
@@ -225,8 +237,7 @@ class _Composer:
         frame = self.lut[np.asarray(text)]
         for run, left in zip(self.runs, self.panel_left):
             name = run["name"]
-            panel = np.asarray(Image.open(self.out_dir / RUNS_DIR / name / self.records[name][shown[name]]["file"])
-                               .convert("RGB"))
+            panel = self._panel(name, shown[name])
             frame[self.panel_top:self.panel_top + self.panel_h, left:left + self.panel_w] = panel[self.crop_top:]
         image = Image.fromarray(frame)
         draw = ImageDraw.Draw(image)
@@ -237,9 +248,22 @@ class _Composer:
         return np.asarray(image), figures
 
 
-def _write_movie(out_dir: Path, composer: _Composer, plan, *, formats, fps, overwrite, progress) -> list:
-    """Frames as PNGs with a manifest line each, streamed into every movie format."""
-    from PIL import Image
+def write_movie(out_dir: Path, composer: Composer, plan, *, formats, fps, overwrite, progress) -> list:
+    """The movie's frames as PNGs in `out_dir/frames/`, each with its manifest line, streamed
+    into every movie format.
+
+    Args:
+        out_dir: the comparison's folder.
+        composer: makes the frames.
+        plan: (point, {run: record index}) per frame (see `frame_plan`).
+        formats: movie formats, e.g. ("gif", "mp4"): `out_dir/movie.<format>` each.
+        fps: the movies' frames per second.
+        overwrite: replace movies that are there.
+        progress: show a progress bar on stderr.
+
+    Returns:
+        The finished movies (`vizcallbacks.movie.Movie`).
+    """
     from tqdm import tqdm
 
     from ..movie import writer_for
@@ -249,14 +273,12 @@ def _write_movie(out_dir: Path, composer: _Composer, plan, *, formats, fps, over
     writers = [writer_for(out_dir / f"movie.{fmt}", fps=fps, overwrite=overwrite,
                           **({"palette": composer.palette} if fmt == "gif" else {})) for fmt in formats]
     try:
-        with open(out_dir / MANIFEST_NAME, "w", encoding="utf-8") as manifest:
+        with ManifestWriter(out_dir / MANIFEST_NAME, append=False) as manifest:
             for index, (point, shown) in enumerate(tqdm(plan, desc="movie", unit="frame", file=sys.stderr,
                                                         disable=not progress)):
                 frame, figures = composer.frame(point, shown)
-                name = f"frame-{index:04d}.png"
-                Image.fromarray(frame).save(frames_dir / name, format="PNG", compress_level=1)
-                manifest.write(json.dumps({"file": f"{FRAMES_DIR}/{name}", "index": index,
-                                           "align": composer.align, "point": point, "runs": figures}) + "\n")
+                write_frame(frame, frames_dir / f"frame-{index:04d}.png", manifest,
+                            {"index": index, "align": composer.align, "point": point, "runs": figures})
                 for writer in writers:
                     writer.grab_frame(frame)
     except BaseException:
@@ -271,8 +293,17 @@ def _write_movie(out_dir: Path, composer: _Composer, plan, *, formats, fps, over
 @dataclass(frozen=True)
 class Verdict:
     """Whether the smallest batch was ahead of the largest on held-out accuracy after
-    the same number of examples: at the end (`examples_seen`), and at how many of the
-    aligned points (examples alignment only; else None)."""
+    the same number of examples: at the end, and at how many of the aligned points.
+
+    Args:
+        smaller_batch_ahead: the smallest batch's final held-out accuracy is the higher.
+        examples_seen: the examples every run had seen at the end.
+        accuracies: each run's final held-out accuracy, by run name (None: diverged).
+        points_ahead: at how many points after the first the smallest batch was ahead
+            (examples and time alignment; else None).
+        points_compared: how many points were compared (else None).
+        text: all of it in a sentence.
+    """
 
     smaller_batch_ahead: bool
     examples_seen: int
@@ -282,7 +313,17 @@ class Verdict:
     text: str
 
 
-def _verdict(runs: Sequence[dict], records: Mapping[str, list[dict]], align: str) -> Verdict:
+def make_verdict(runs: Sequence[dict], records: Mapping[str, list[dict]], align: str) -> Verdict:
+    """The comparison's verdict from the runs' records.
+
+    Args:
+        runs: what each run returned, smallest batch first.
+        records: each run's manifest lines, by run name.
+        align: what each point held equal: "examples", "steps" or "time".
+
+    Returns:
+        The `Verdict`.
+    """
     small, large = runs[0], runs[-1]
     finals = {run["name"]: records[run["name"]][-1] for run in runs}
     accuracies = {run["name"]: finals[run["name"]]["heldout_accuracy"] for run in runs}
@@ -309,8 +350,18 @@ def _verdict(runs: Sequence[dict], records: Mapping[str, list[dict]], align: str
     return Verdict(bool(ahead), int(examples_seen), accuracies, points_ahead, points_compared, text + ".")
 
 
-def _summary_png(path: Path, runs: Sequence[dict], records: Mapping[str, list[dict]],
-                 colours: Sequence[tuple[int, int, int]], title: str) -> None:
+def write_summary_png(path: Path, runs: Sequence[dict], records: Mapping[str, list[dict]],
+                      colours: Sequence[tuple[int, int, int]], title: str) -> None:
+    """Three plots of the final curves: held-out accuracy against examples seen and against
+    updates, and held-out loss; written atomically.
+
+    Args:
+        path: the PNG to write.
+        runs: what each run returned, smallest batch first.
+        records: each run's manifest lines, by run name.
+        colours: each run's colour (RGB 0..255), as in the movie.
+        title: the figure's title; several lines allowed.
+    """
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(16, 4.8), dpi=100, layout="constrained")
@@ -338,4 +389,6 @@ def _summary_png(path: Path, runs: Sequence[dict], records: Mapping[str, list[di
     import textwrap
 
     figure.suptitle("\n".join(textwrap.fill(line, 190) for line in title.splitlines()), fontsize=11)
-    figure.savefig(path)
+    partial = partial_path(path)
+    figure.savefig(partial, format="png")
+    os.replace(partial, path)

@@ -1,6 +1,10 @@
-"""One training run per batch size, each in a fresh 'spawn' process: `_run_all` starts
-them; `_run_one` (module level, so that a spawned process can import it) trains one
+"""One training run per batch size, each in a fresh 'spawn' process: `run_all` starts
+them; `run_one` (module level, so that a spawned process can import it) trains one
 model and writes ``DIR/runs/<name>/``: its panels, ``frames.jsonl`` and ``run.json``.
+
+A run is four steps: its data (`_RunData`), the model and its plotter, the updates with a
+capture at each point of the schedule (`_train`, `_Captures`), each capture written by a
+`_Recorder` as a panel PNG and then its manifest line.
 """
 
 from __future__ import annotations
@@ -17,17 +21,34 @@ from pathlib import Path
 
 import numpy as np
 
-from .schedule import MANIFEST_NAME, Schedule, heldout_indices, training_order
+from ..framefiles import MANIFEST_NAME, ManifestWriter, write_atomically, write_frame
+from .schedule import PANELS_DIR, Schedule, heldout_indices, training_order
+
+__all__ = ["RunOptions", "RunSpec", "run_one", "run_all"]
 
 
 @dataclass(frozen=True)
-class _RunSpec:
-    """Everything a run process needs; picklable."""
+class RunOptions:
+    """What every run of a comparison shares, so that the runs differ by batch size alone;
+    picklable, as it travels to each run's process.
 
-    name: str
-    batch_size: int
-    position: int
-    run_dir: str
+    Args:
+        schedule: when every run captures, and how much data it reads.
+        dataset: "mnist" or "fashion_mnist".
+        data_dir: where the dataset is, or None to look where `load_dataset` looks.
+        seed: for the initial weights, the example order and the held-out sample.
+        optimizer: a Keras optimizer name, lower case.
+        learning_rate: the optimizer's learning rate.
+        heldout_size: how many test images each capture evaluates on.
+        image_indices: the test images each panel shows.
+        layers: the layers each panel shows.
+        channel: the feature-map channel shown.
+        cell_px: the panel's grid cell size in pixels.
+        cmap: the colormap.
+        threads_per_run: TensorFlow's threads; results depend on it.
+        progress: show a progress bar on stderr.
+    """
+
     schedule: Schedule
     dataset: str
     data_dir: str | None
@@ -42,6 +63,30 @@ class _RunSpec:
     cmap: str
     threads_per_run: int
     progress: bool
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: its batch size and place, and the options every run shares.
+
+    Args:
+        name: the run's name, e.g. "bs32", and its folder's.
+        batch_size: the examples per update.
+        position: the run's line for its progress bar.
+        run_dir: the folder the run writes.
+        options: what every run shares.
+    """
+
+    name: str
+    batch_size: int
+    position: int
+    run_dir: str
+    options: RunOptions
+
+    @property
+    def steps(self) -> int:
+        """The updates this run makes to read the schedule's examples."""
+        return self.options.schedule.steps_for(self.batch_size)
 
 
 def _digest(*arrays) -> str:
@@ -66,6 +111,50 @@ def _set_up_backend(seed: int, threads: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
+def _scaled(images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, 28, 28) as the model takes them: (N, 28, 28, 1), 0..1."""
+    return images[..., None] / np.float32(255)
+
+
+def _epoch(examples_seen: int, train_count: int) -> int:
+    """The data epoch an example count falls in, from 1."""
+    return max(1, math.ceil(examples_seen / train_count))
+
+
+@dataclass(frozen=True)
+class _RunData:
+    """What one run reads, the same for every run of a comparison: the training set and the
+    order of its examples, the held-out sample, and the images the panels show."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    order: np.ndarray
+    heldout: np.ndarray
+    x_heldout: np.ndarray
+    y_heldout: np.ndarray
+    panel_images: np.ndarray
+    panel_labels: np.ndarray
+    class_names: tuple[str, ...]
+
+    @classmethod
+    def load(cls, spec: RunSpec) -> _RunData:
+        from ..datasets import load_dataset
+
+        options = spec.options
+        (x_train, y_train), (x_test, y_test), class_names = load_dataset(options.dataset, data_dir=options.data_dir)
+        heldout = heldout_indices(options.seed, len(x_test), options.heldout_size)
+        shown = list(options.image_indices)
+        return cls(x_train=x_train, y_train=y_train,
+                   order=training_order(options.seed, len(x_train), spec.steps * spec.batch_size),
+                   heldout=heldout, x_heldout=_scaled(x_test[heldout]), y_heldout=y_test[heldout],
+                   panel_images=_scaled(x_test[shown]), panel_labels=y_test[shown], class_names=class_names)
+
+    def batch(self, step: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The examples of update `step` (from 1), scaled for the model."""
+        chosen = self.order[(step - 1) * batch_size:step * batch_size]
+        return _scaled(self.x_train[chosen]), self.y_train[chosen]
+
+
 class _RunningMean:
     """Training loss and accuracy averaged over the current epoch's batches, as Keras's
     progress bar shows them; reset when a new data epoch starts."""
@@ -85,107 +174,129 @@ class _RunningMean:
         return self.sums[key] / self.count if self.count and key in self.sums else None
 
 
-def _finite_or_none(value):
-    return value if value is None or math.isfinite(value) else None
+class _Captures:
+    """The points one run captures at, in order: which one each step reaches."""
 
+    def __init__(self, schedule: Schedule, batch_size: int):
+        self.by_steps = schedule.align == "steps"
+        self.batch_size = batch_size
+        self.points = schedule.run_points(batch_size)
+        self.next_point = 0
 
-def _run_one(spec: _RunSpec) -> dict:
-    """Train one model and write DIR/runs/<name>/: panels/*.png, frames.jsonl, run.json.
-    Returns what run.json holds."""
-    _set_up_backend(spec.seed, spec.threads_per_run)
-    from PIL import Image
-    from tqdm import tqdm
-
-    from ..activations import ActivationProbe
-    from ..datasets import load_dataset
-    from ..models import default_cnn
-    from ..render import GridRenderer, Stamp
-
-    started = time.perf_counter()
-    (x_train, y_train), (x_test, y_test), class_names = load_dataset(spec.dataset, data_dir=spec.data_dir)
-    schedule, batch_size = spec.schedule, spec.batch_size
-    steps = schedule.steps_for(batch_size)
-    order = training_order(spec.seed, len(x_train), steps * batch_size)
-    heldout = heldout_indices(spec.seed, len(x_test), spec.heldout_size)
-    x_heldout = x_test[heldout][..., None] / np.float32(255)
-    y_heldout = y_test[heldout]
-    panel_images = x_test[list(spec.image_indices)][..., None] / np.float32(255)
-
-    model = default_cnn(seed=spec.seed, optimizer=spec.optimizer, learning_rate=spec.learning_rate)
-    initial_weights = _digest(*model.get_weights())
-    probe = ActivationProbe(model, layers=list(spec.layers))
-    renderer = GridRenderer(probe.views, panel_images, labels=y_test[list(spec.image_indices)],
-                            class_names=class_names, channels=(spec.channel,), channels_per_image=1,
-                            cell_px=spec.cell_px, cmap=spec.cmap)
-
-    run_dir = Path(spec.run_dir)
-    (run_dir / "panels").mkdir(parents=True, exist_ok=True)
-    points = schedule.run_points(batch_size)
-    next_point = 0
-    running = _RunningMean()
-    train_seconds = 0.0
-    records = []
-    bar = tqdm(total=steps, position=spec.position, desc=f"{spec.name:>6}", unit="step",
-               file=sys.stderr, leave=True, dynamic_ncols=True, disable=not spec.progress)
-
-    def capture(step: int, point: int, final: bool) -> None:
-        examples_seen = step * batch_size
-        heldout_logs = model.test_on_batch(x_heldout, y_heldout, return_dict=True)
-        panel = renderer.render(probe(panel_images), Stamp())
-        file = f"panels/p{len(records):04d}.png"
-        Image.fromarray(panel).save(run_dir / file, format="PNG", compress_level=1)
-        record = {
-            "file": file, "index": len(records), "point": point, "step": step,
-            "examples_seen": examples_seen,
-            "epoch": max(1, math.ceil(examples_seen / len(x_train))),
-            "epochs": round(examples_seen / len(x_train), 6),
-            "time_s": round(train_seconds, 4),
-            "heldout_accuracy": _finite_or_none(float(heldout_logs["accuracy"])),
-            "heldout_loss": _finite_or_none(float(heldout_logs["loss"])),
-            "train_accuracy": _finite_or_none(running.value("accuracy")),
-            "train_loss": _finite_or_none(running.value("loss")),
-            "final": final,
-        }
-        records.append(record)
-        manifest.write(json.dumps(record) + "\n")
-        manifest.flush()
-        if record["heldout_accuracy"] is not None:
-            bar.set_postfix_str(f"held-out acc {record['heldout_accuracy']:.3f}", refresh=False)
-
-    def due(step: int) -> int | None:
+    def due(self, step: int) -> int | None:
         """The point this step reaches, if any (the last one, if it passes several)."""
-        nonlocal next_point
-        key = step if schedule.align == "steps" else step * batch_size
+        key = step if self.by_steps else step * self.batch_size
         reached = None
-        while next_point < len(points) and key >= points[next_point]:
-            reached = points[next_point]
-            next_point += 1
+        while self.next_point < len(self.points) and key >= self.points[self.next_point]:
+            reached = self.points[self.next_point]
+            self.next_point += 1
         return reached
 
-    with open(run_dir / MANIFEST_NAME, "w", encoding="utf-8") as manifest, bar:
-        capture(0, due(0), final=False)
-        for step in range(1, steps + 1):
-            batch = order[(step - 1) * batch_size:step * batch_size]
-            tick = time.perf_counter()
-            logs = model.train_on_batch(x_train[batch][..., None] / np.float32(255), y_train[batch],
-                                        return_dict=True)
-            if step > 1:  # the first update is mostly the one-off tracing of the training graph
-                train_seconds += time.perf_counter() - tick
-            running.add(max(1, math.ceil(step * batch_size / len(x_train))), logs, batch_size)
-            bar.update()
-            point = due(step)
-            if point is not None:  # the last step always reaches the last point
-                capture(step, point, final=step == steps)
 
+class _Recorder:
+    """Keeps a run's figures as it trains (training time, running loss and accuracy) and
+    writes each capture: held-out figures, the panel PNG, then its manifest line."""
+
+    def __init__(self, spec: RunSpec, model, plotter, data: _RunData):
+        from tqdm import tqdm
+
+        self.model, self.plotter, self.data = model, plotter, data
+        self.batch_size = spec.batch_size
+        self.run_dir = Path(spec.run_dir)
+        (self.run_dir / PANELS_DIR).mkdir(parents=True, exist_ok=True)
+        self.records: list[dict] = []
+        self.running = _RunningMean()
+        self.train_seconds = 0.0
+        self.bar = tqdm(total=spec.steps, position=spec.position,
+                        desc=f"{spec.name:>6}", unit="step", file=sys.stderr, leave=True, dynamic_ncols=True,
+                        disable=not spec.options.progress)
+        self.manifest = ManifestWriter(self.run_dir / MANIFEST_NAME, append=False)
+
+    def trained(self, step: int, logs: Mapping, seconds: float) -> None:
+        """Count update `step`, which took `seconds` and reported `logs`."""
+        if step > 1:  # the first update is mostly the one-off tracing of the training graph
+            self.train_seconds += seconds
+        self.running.add(_epoch(step * self.batch_size, len(self.data.x_train)), logs, self.batch_size)
+        self.bar.update()
+
+    def capture(self, step: int, point: int, *, final: bool) -> None:
+        """Evaluate on the held-out sample, draw the panel, and write both."""
+        examples_seen = step * self.batch_size
+        heldout_logs = self.model.test_on_batch(self.data.x_heldout, self.data.y_heldout, return_dict=True)
+        index = len(self.records)
+        fields = {
+            "index": index, "point": point, "step": step, "examples_seen": examples_seen,
+            "epoch": _epoch(examples_seen, len(self.data.x_train)),
+            "epochs": round(examples_seen / len(self.data.x_train), 6),
+            "time_s": round(self.train_seconds, 4),
+            "heldout_accuracy": float(heldout_logs["accuracy"]),
+            "heldout_loss": float(heldout_logs["loss"]),
+            "train_accuracy": self.running.value("accuracy"),
+            "train_loss": self.running.value("loss"),
+            "final": final,
+        }
+        path = self.run_dir / PANELS_DIR / f"p{index:04d}.png"
+        record = write_frame(self.plotter(), path, self.manifest, fields)  # non-finite figures: null
+        self.records.append(record)
+        if record["heldout_accuracy"] is not None:
+            self.bar.set_postfix_str(f"held-out acc {record['heldout_accuracy']:.3f}", refresh=False)
+
+    def close(self) -> None:
+        self.manifest.close()
+        self.bar.close()
+
+
+def _train(spec: RunSpec, model, data: _RunData, recorder: _Recorder) -> None:
+    """The updates, each on the next `batch_size` examples of the common order, with a
+    capture at the start and at every point of the schedule the run reaches."""
+    captures = _Captures(spec.options.schedule, spec.batch_size)
+    recorder.capture(0, captures.due(0), final=False)
+    for step in range(1, spec.steps + 1):
+        tick = time.perf_counter()
+        logs = model.train_on_batch(*data.batch(step, spec.batch_size), return_dict=True)
+        recorder.trained(step, logs, time.perf_counter() - tick)
+        point = captures.due(step)
+        if point is not None:  # the last step always reaches the last point
+            recorder.capture(step, point, final=step == spec.steps)
+
+
+def run_one(spec: RunSpec) -> dict:
+    """Train one model and write DIR/runs/<name>/: panels/*.png, frames.jsonl, run.json.
+
+    Args:
+        spec: the run.
+
+    Returns:
+        What run.json holds: the run's figures and the fingerprints (initial weights,
+        example order, held-out sample) that show the runs were compared fairly.
+    """
+    options = spec.options
+    _set_up_backend(options.seed, options.threads_per_run)
+    from ..models import default_cnn
+    from ..plotter import ConvPlotter
+
+    started = time.perf_counter()
+    data = _RunData.load(spec)
+    model = default_cnn(seed=options.seed, optimizer=options.optimizer, learning_rate=options.learning_rate)
+    initial_weights = _digest(*model.get_weights())
+    plotter = ConvPlotter(model, data.panel_images, labels=data.panel_labels, class_names=data.class_names,
+                          layers=list(options.layers), channels=(options.channel,), channels_per_image=1,
+                          cell_px=options.cell_px, cmap=options.cmap)
+    recorder = _Recorder(spec, model, plotter, data)
+    try:
+        _train(spec, model, data, recorder)
+    finally:
+        recorder.close()
     summary = {
-        "name": spec.name, "batch_size": batch_size, "steps": steps,
-        "examples_seen": steps * batch_size, "train_seconds": round(train_seconds, 3),
-        "wall_seconds": round(time.perf_counter() - started, 3), "points": len(records),
-        "initial_weights_sha1": initial_weights, "data_order_sha1": _digest(order[:schedule.budget_examples]),
-        "heldout_sha1": _digest(heldout), "threads_per_run": spec.threads_per_run,
-        "layers": [view.name for view in probe.views], "image_indices": list(spec.image_indices),
+        "name": spec.name, "batch_size": spec.batch_size, "steps": spec.steps,
+        "examples_seen": spec.steps * spec.batch_size, "train_seconds": round(recorder.train_seconds, 3),
+        "wall_seconds": round(time.perf_counter() - started, 3), "points": len(recorder.records),
+        "initial_weights_sha1": initial_weights,
+        "data_order_sha1": _digest(data.order[:options.schedule.budget_examples]),
+        "heldout_sha1": _digest(data.heldout), "threads_per_run": options.threads_per_run,
+        "layers": [view.name for view in plotter.views], "image_indices": list(options.image_indices),
     }
-    (run_dir / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_atomically(Path(spec.run_dir) / "run.json", (json.dumps(summary, indent=2) + "\n").encode())
     return summary
 
 
@@ -195,16 +306,24 @@ def _init_worker(lock) -> None:
     tqdm.set_lock(lock)  # the bars of all runs share one terminal
 
 
-def _run_all(specs: Sequence[_RunSpec], jobs: int) -> list[dict]:
+def run_all(specs: Sequence[RunSpec], jobs: int) -> list[dict]:
     """Each run in a fresh 'spawn' process (TensorFlow is not fork-safe; a fresh process
-    per run makes a run's result the same whatever ran before it in that process)."""
+    per run makes a run's result the same whatever ran before it in that process).
+
+    Args:
+        specs: the runs.
+        jobs: how many run at once.
+
+    Returns:
+        What each run returned (see `run_one`), in the order of `specs`.
+    """
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     pool = context.Pool(processes=jobs, maxtasksperchild=1, initializer=_init_worker,
                         initargs=(context.RLock(),))
     try:
-        pending = [pool.apply_async(_run_one, (spec,)) for spec in specs]
+        pending = [pool.apply_async(run_one, (spec,)) for spec in specs]
         results = [task.get() for task in pending]
         pool.close()
     except BaseException:

@@ -6,12 +6,15 @@ which capture of each run each movie frame shows.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks import (check_choice, check_cmap, check_fps, check_int_in_range, check_non_negative_int,
+                      check_positive_int, check_positive_number, is_int)
+from ..datasets import canonical_name
+from ..render import CELL_PX_RANGE
 from ..train import MOVIE_FORMATS, check_formats  # noqa: F401 (MOVIE_FORMATS: the package re-exports it)
 
 ALIGNS = ("examples", "steps", "time")
@@ -22,29 +25,31 @@ DEFAULT_LAYERS = ("conv1", "pool2", "dense", "output")
 DEFAULT_IMAGE_INDICES = (0, 1, 2)  # three classes in both MNIST and Fashion-MNIST
 # About this many capture points when the user does not choose the interval.
 TARGET_POINTS = 40
-# The output folder's layout, shared by the runs, the composer and the summary.
-RUNS_DIR, FRAMES_DIR = "runs", "frames"
-MANIFEST_NAME = "frames.jsonl"
+# The output folder's layout, shared by the runs, the composer and the summary; the movie's
+# frames and their manifest are in FRAMES_DIR and MANIFEST_NAME, as in any run folder.
+RUNS_DIR, PANELS_DIR = "runs", "panels"
 
 
 # ---- options ---------------------------------------------------------------------------
 
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+def check_batch_sizes(batch_sizes) -> tuple[int, ...]:
+    """`batch_sizes` sorted, as a tuple of at least two different positive integers.
 
+    Args:
+        batch_sizes: a list of batch sizes.
 
-def _positive_int(value, argument: str) -> int:
-    if not _is_int(value) or value < 1:
-        raise ValueError(f"{argument} must be a positive integer. Received: {argument}={value!r}.")
-    return int(value)
+    Returns:
+        The sizes, smallest first.
 
-
-def _check_batch_sizes(batch_sizes) -> tuple[int, ...]:
+    Raises:
+        ValueError: not a list, fewer than two sizes, a size that is not a positive
+            integer, or a size twice.
+    """
     if isinstance(batch_sizes, (str, bytes)) or not isinstance(batch_sizes, Sequence):
         raise ValueError(
             "batch_sizes must be a list of positive integers, e.g. [32, 128, 512]. "
             f"Received: batch_sizes={batch_sizes!r}.")
-    bad = [size for size in batch_sizes if not _is_int(size) or size < 1]
+    bad = [size for size in batch_sizes if not is_int(size) or size < 1]
     if bad:
         raise ValueError(
             f"batch_sizes must be positive integers; {bad[0]!r} is not. "
@@ -57,38 +62,55 @@ def _check_batch_sizes(batch_sizes) -> tuple[int, ...]:
     return tuple(sizes)
 
 
-def _check_options(*, learning_rate, optimizer, seed, heldout_size, image_indices, layers,
-                   channel, cell_px, formats, fps, jobs, threads_per_run, dataset):
-    from ..datasets import DATASET_NAMES
+def check_options(*, learning_rate, optimizer, seed, heldout_size, image_indices, layers,
+                  channel, cell_px, cmap, formats, fps, jobs, threads_per_run, dataset) -> tuple[str, ...]:
+    """Check what `compare_batch_sizes` can check without data, each argument as it names it.
 
-    if dataset not in DATASET_NAMES and dataset != "fashion-mnist":
-        raise ValueError(f"dataset must be one of {', '.join(DATASET_NAMES)}. Received: dataset={dataset!r}.")
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) or not (
-            0 < learning_rate < math.inf):
-        raise ValueError(f"learning_rate must be a positive number. Received: learning_rate={learning_rate!r}.")
+    Args:
+        learning_rate: a positive number.
+        optimizer: one of `OPTIMIZERS`, in any case.
+        seed: an integer.
+        heldout_size: a positive integer.
+        image_indices: a non-empty list of test-set indices.
+        layers: a non-empty list of layer names.
+        channel: a channel index, 0 or more.
+        cell_px: a grid cell's side in pixels (see `render.CELL_PX_RANGE`).
+        cmap: a matplotlib colormap name.
+        formats: movie formats (see `train.check_formats`).
+        fps: the movie's frames per second.
+        jobs: a positive integer, or None.
+        threads_per_run: a positive integer.
+        dataset: a dataset name (see `datasets.canonical_name`).
+
+    Returns:
+        `formats`, as `check_formats` returns them.
+
+    Raises:
+        ValueError: an argument is not valid; the message names it.
+    """
+    canonical_name(dataset)
+    check_positive_number(learning_rate, "learning_rate")
     if not isinstance(optimizer, str) or optimizer.lower() not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}. Received: optimizer={optimizer!r}.")
-    if not _is_int(seed):
+        check_choice(optimizer, "optimizer", OPTIMIZERS)
+    if not is_int(seed):
         raise ValueError(f"seed must be an integer. Received: seed={seed!r}.")
-    _positive_int(heldout_size, "heldout_size")
+    check_positive_int(heldout_size, "heldout_size")
     if isinstance(image_indices, (str, bytes)) or not isinstance(image_indices, Sequence) or not image_indices \
-            or not all(_is_int(i) and i >= 0 for i in image_indices):
+            or not all(is_int(i) and i >= 0 for i in image_indices):
         raise ValueError(f"image_indices must be a non-empty list of test-set indices. "
                          f"Received: image_indices={image_indices!r}.")
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence) or not layers \
             or not all(isinstance(name, str) and name for name in layers):
         raise ValueError(f"layers must be a non-empty list of layer names, e.g. {list(DEFAULT_LAYERS)}. "
                          f"Received: layers={layers!r}.")
-    if not _is_int(channel) or channel < 0:
-        raise ValueError(f"channel must be a non-negative integer. Received: channel={channel!r}.")
-    if not _is_int(cell_px) or not 8 <= cell_px <= 512:
-        raise ValueError(f"cell_px must be an integer in 8..512. Received: cell_px={cell_px!r}.")
+    check_non_negative_int(channel, "channel")
+    check_int_in_range(cell_px, "cell_px", *CELL_PX_RANGE)
+    check_cmap(cmap)
     formats = check_formats(formats)
-    if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not 0 < fps < math.inf:
-        raise ValueError(f"fps must be a positive number. Received: fps={fps!r}.")
+    check_fps(fps)
     if jobs is not None:
-        _positive_int(jobs, "jobs")
-    _positive_int(threads_per_run, "threads_per_run")
+        check_positive_int(jobs, "jobs")
+    check_positive_int(threads_per_run, "threads_per_run")
     return formats
 
 
@@ -137,10 +159,9 @@ def plan_schedule(batch_sizes: Sequence[int], examples: int, *, align: str = "ex
     >>> plan_schedule([32, 128, 512], 30000).points[:3], plan_schedule([32, 128, 512], 30000).budget_examples
     ((0, 512, 1024), 29696)
     """
-    sizes = _check_batch_sizes(list(batch_sizes))
-    examples = _positive_int(examples, "examples")
-    if align not in ALIGNS:
-        raise ValueError(f"align must be one of {', '.join(ALIGNS)}. Received: align={align!r}.")
+    sizes = check_batch_sizes(list(batch_sizes))
+    examples = check_positive_int(examples, "examples")
+    check_choice(align, "align", ALIGNS)
     if examples < sizes[-1]:
         raise ValueError(
             f"examples must be at least the largest batch size ({sizes[-1]}), so that every run "
@@ -156,7 +177,7 @@ def plan_schedule(batch_sizes: Sequence[int], examples: int, *, align: str = "ex
 
     if align == "steps":
         longest = math.ceil(budget / sizes[0])
-        step = (_positive_int(every_steps, "every_steps") if every_steps is not None
+        step = (check_positive_int(every_steps, "every_steps") if every_steps is not None
                 else max(1, math.ceil(longest / TARGET_POINTS)))
         points = tuple(range(0, longest, step)) + (longest,)
         return Schedule(align, sizes, budget, None, step, points, exact=budget % lcm == 0)
@@ -167,7 +188,7 @@ def plan_schedule(batch_sizes: Sequence[int], examples: int, *, align: str = "ex
         if every < sizes[-1]:  # every run moves between points
             every = min(budget, unit * math.ceil(sizes[-1] / unit))
     else:
-        every = _positive_int(every_examples, "every_examples")
+        every = check_positive_int(every_examples, "every_examples")
         if every < sizes[-1]:
             raise ValueError(
                 f"every_examples must be at least the largest batch size ({sizes[-1]}), so that "
