@@ -5,6 +5,7 @@ Each checks what is left on disk: every frame whole, the manifest consistent wit
 files, and the frames still make a GIF and an MP4."""
 
 import gzip
+import json
 import os
 import signal
 import subprocess
@@ -18,11 +19,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from conftest import REPO
+from conftest import FASHION_DIR, REPO, require
 from test_errors import write_idx_set
 from vizcallbacks import PlotConvCallback, load_dataset
 from vizcallbacks.cli import main
-from vizcallbacks.framefiles import read_manifest
+from vizcallbacks.framefiles import MANIFEST_NAME, read_manifest, read_png
 from vizcallbacks.movie import inspect_movie, stitch
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc as on Linux")
@@ -120,6 +121,66 @@ def test_a_run_killed_with_sigkill_leaves_whole_frames_that_stitch_and_resume(tm
         (last_epoch + 1, 0), (last_epoch + 1, 5), (last_epoch + 1, 9)]
     assert stitch(frames_dir, tmp_path / "all.gif").frame_count == len(after)
     assert not list(frames_dir.glob(".*"))  # a half-written PNG of the killed run is gone
+
+
+def _wait_for_files(folder: Path, pattern: str, process: subprocess.Popen, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(not path.name.startswith(".") for path in folder.glob(pattern)):
+            return
+        if process.poll() is not None:
+            pytest.fail(f"the process ended early: {process.communicate()}")
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    pytest.fail(f"no {pattern} in {folder} after {timeout_s} s")
+
+
+def _wait_for_group_to_end(group: int, timeout_s: float = 20) -> None:
+    """Until every process of `group` is gone (a killed run's orphans may take a moment)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+
+
+@pytest.mark.e2e
+def test_a_compare_killed_with_sigkill_leaves_only_whole_files(tmp_path):
+    # The parent and its spawned runs share a process group: killing it stops the runs in
+    # the middle of writing panels and manifest lines, as a crash of the machine's memory
+    # or a `kill -9` would.
+    require(FASHION_DIR, "Fashion-MNIST")
+    out = tmp_path / "compare"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vizcallbacks", "compare", "--batch-sizes", "16,32", "--examples", "960",
+         "--every", "32", "--heldout", "100", "--data-dir", str(FASHION_DIR), "--out", str(out),
+         "--jobs", "2", "--quiet"],
+        env=_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    _wait_for_files(out, "runs/*/panels/*.png", process)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    _wait_for_group_to_end(process.pid)
+
+    files = [path for path in out.rglob("*") if path.is_file() and not path.name.startswith(".")]
+    pngs = [path for path in files if path.suffix == ".png"]
+    assert any(path.parent.name == "panels" for path in pngs)
+    for path in pngs:
+        assert read_png(path).ndim == 3  # decodes whole: no half-written PNG under its own name
+    manifests = [path for path in files if path.name == MANIFEST_NAME]
+    assert manifests
+    for manifest in manifests:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a torn last line is allowed, and left out
+            records = [record for _, record in read_manifest(manifest)]
+        for record in records:  # each line written after its frame
+            assert (manifest.parent / record["file"]) in pngs, record["file"]
+    for path in files:
+        assert "partial" not in path.name, path
+        if path.suffix == ".json":
+            json.loads(path.read_text())
 
 
 def test_ctrl_c_in_a_terminal_stops_training_and_finishes_the_movies(tmp_path):
