@@ -74,12 +74,8 @@ def load_dataset(
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
 ) -> tuple[Split, Split, tuple[str, ...]]:
-    """Return ``(x_train, y_train), (x_test, y_test), class_names``.
+    """Load MNIST or Fashion-MNIST from local files, or download it.
 
-    ``x`` arrays are uint8 of shape (N, 28, 28), ``y`` arrays uint8 of shape
-    (N,) with values 0..9, and ``class_names`` has the 10 label names.
-
-    ``name`` is ``"mnist"`` or ``"fashion_mnist"`` (also ``"fashion-mnist"``).
     With ``data_dir``, only that folder (or its ``mnist/``, ``fashion_mnist/``,
     ``fashion-mnist/`` subfolder) is searched, and nothing is downloaded.
     Otherwise ``$VIZCALLBACKS_DATA/<dataset>/``, the Keras cache and the system
@@ -87,14 +83,26 @@ def load_dataset(
     if ``download`` is true. A folder holds either the four IDX files
     (``train-images-idx3-ubyte`` ..., gzipped or not) or a Keras-style npz.
 
-    Raises ``FileNotFoundError`` listing every place searched when no data is
-    found, and ``ValueError`` naming the file when a file found is damaged.
-
     Example:
         >>> (x_train, y_train), (x_test, y_test), class_names = load_dataset(
         ...     "fashion_mnist", data_dir="~/data")
         >>> x_train.shape, class_names[y_train[0]]
         ((60000, 28, 28), 'Ankle boot')
+
+    Args:
+        name: ``"mnist"`` or ``"fashion_mnist"`` (also ``"fashion-mnist"``).
+        data_dir: the only folder to look in; None looks in the usual places.
+        download: download with ``keras.datasets`` when no local copy is found
+            (never with ``data_dir``).
+
+    Returns:
+        ``(x_train, y_train), (x_test, y_test), class_names``: ``x`` arrays uint8 of
+        shape (N, 28, 28), ``y`` arrays uint8 of shape (N,) with values 0..9, and the
+        10 class names.
+
+    Raises:
+        FileNotFoundError: no data found; the message lists every place searched.
+        ValueError: a file found is damaged; the message names it.
     """
     dataset = canonical_name(name)
     if not isinstance(download, bool):
@@ -134,6 +142,17 @@ def load_dataset(
 
 
 def canonical_name(name: object) -> str:
+    """A dataset's name as the package spells it, case and "fashion-mnist" forgiven.
+
+    Args:
+        name: what the user gave.
+
+    Returns:
+        "mnist" or "fashion_mnist".
+
+    Raises:
+        ValueError: an unknown name; the message lists the valid ones and the closest.
+    """
     if isinstance(name, str) and name.lower() in _ALIASES:
         return _ALIASES[name.lower()]
     import difflib

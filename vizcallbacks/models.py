@@ -13,6 +13,16 @@ def default_cnn(*, input_shape: tuple[int, int, int] = (28, 28, 1), classes: int
 
     >>> model = default_cnn(seed=0)
     >>> model.fit(x_train / 255.0, y_train, batch_size=64)
+
+    Args:
+        input_shape: one image's shape, (height, width, channels).
+        classes: how many classes the softmax has.
+        learning_rate: the optimizer's learning rate.
+        optimizer: a Keras optimizer name.
+        seed: seeds Keras (initial weights) when given.
+
+    Returns:
+        The compiled `keras.Sequential` model.
     """
     import keras
 

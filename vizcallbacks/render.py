@@ -65,7 +65,14 @@ _STABLE_PERCENTILES = (0.5, 99.5)
 
 @dataclass(frozen=True)
 class Stamp:
-    """Where training stands, printed at the top of a frame."""
+    """Where training stands, printed at the top of a frame; what is None is left out.
+
+    Args:
+        epoch: the epoch, from 1.
+        batch: the batch index within the epoch.
+        accuracy: the training accuracy.
+        loss: the training loss.
+    """
 
     epoch: int | None = None
     batch: int | None = None
@@ -129,9 +136,22 @@ def make_palette(cmap: str) -> np.ndarray:
 
 
 def prepare_images(images, input_shape: tuple | None, *, argument: str = "images") -> np.ndarray:
-    """`images` as a float32 batch shaped for a model whose input is `input_shape`
-    (without batch axis; None entries match anything). A grayscale batch without its
-    channel axis gets one."""
+    """`images` as a float32 batch shaped for a model's input. A grayscale batch without
+    its channel axis gets one; a single image gets a batch axis.
+
+    Args:
+        images: an array of images (uint8 or float).
+        input_shape: the model's input without the batch axis (None entries match
+            anything); None checks only that `images` is a batch of images.
+        argument: what the messages call `images`.
+
+    Returns:
+        A C-contiguous float32 array (N, ...).
+
+    Raises:
+        TypeError: `images` is not numeric.
+        ValueError: `images` is empty, or does not fit `input_shape`.
+    """
     array = np.asarray(images)
     if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
         raise TypeError(
@@ -378,6 +398,23 @@ class GridRenderer:
         movie does not flicker, while still following training as it moves the layer.
       "minmax": each map stretched to its own min and max (flickers, shows detail).
       "standardize": the notes' (x - mean) / std * 64 + 128 per map.
+
+    Args:
+        views: the layers shown, one `LayerView` per column (a probe's `views`).
+        images: the images as the model takes them (N, height, width, channels).
+        labels: true class per image (indices or one-hot), printed beside each row.
+        class_names: names of the classes, for the labels and predictions.
+        channels: feature-map channels shown for the first image; default
+            `DEFAULT_CHANNELS`, clipped to what each layer has; given ones must exist in
+            every feature-map layer.
+        channels_per_image: rows per image: one count for all, or one per image; default
+            every channel for the first image and one for the others.
+        normalization: "stable", "minmax" or "standardize" (above).
+        cmap: a matplotlib colormap name.
+        cell_px: the side of one grid cell in pixels, 8..512.
+
+    Raises:
+        TypeError, ValueError: an option is not valid; the message says what is.
     """
 
     def __init__(self, views: Sequence[LayerView], images: np.ndarray, *,
@@ -492,7 +529,16 @@ class GridRenderer:
 
     # ---- per frame ---------------------------------------------------------------
     def render(self, activations: Activations, stamp: Stamp = Stamp()) -> np.ndarray:
-        """One frame, (height, width, 3) uint8."""
+        """Draw one frame.
+
+        Args:
+            activations: a probe's forward pass over this renderer's images.
+            stamp: where training stands, printed at the top.
+
+        Returns:
+            The frame, (height, width, 3) uint8, `frame_size` large, every colour from
+            `palette`.
+        """
         indices = self._text_layer(activations, stamp)
         self._paste_input_column(indices)
         for column, (view, output) in enumerate(zip(self.views, activations.outputs), start=1):

@@ -20,7 +20,18 @@ MOVIE_FORMATS = ("gif", "mp4")
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Where a training movie's files are, and how training ended."""
+    """Where a training movie's files are, and how training ended.
+
+    Args:
+        out_dir: the run's folder.
+        frames_dir: the PNG frames' folder; None when frames were not kept.
+        manifest_path: the manifest; None when frames were not kept.
+        movies: the movies written (`vizcallbacks.movie.Movie`).
+        frame_count: the frames made.
+        steps: the batches trained, as the last frame's record says (0 without frames kept).
+        final_accuracy: the training accuracy of the last epoch.
+        test_accuracy: the accuracy on the whole test set after training.
+    """
 
     out_dir: Path
     frames_dir: Path | None
@@ -33,7 +44,17 @@ class TrainResult:
 
 
 def check_formats(formats: Sequence[str] | str) -> tuple[str, ...]:
-    """`formats` as lower-case names without dots; ValueError for one not in MOVIE_FORMATS."""
+    """`formats` as lower-case names without dots.
+
+    Args:
+        formats: one format or several ("gif", ".MP4", ...).
+
+    Returns:
+        A tuple of names from `MOVIE_FORMATS`.
+
+    Raises:
+        ValueError: a format not in `MOVIE_FORMATS`.
+    """
     if isinstance(formats, str):
         formats = (formats,)
     formats = tuple(str(f).lower().lstrip(".") for f in formats)
@@ -90,8 +111,33 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
     Every argument is checked, and an existing run in `out_dir` refused unless
     `overwrite=True`, before any data is loaded; image indices are checked against the
     test set before the model is built, channels against its layers before training.
+
+    Args:
+        dataset: "fashion_mnist" or "mnist".
+        out_dir: the folder to write; made if missing.
+        epochs: epochs to train.
+        batch_size: examples per batch.
+        every_n_batches: a frame every this many batches of each epoch.
+        max_steps: stop after this many batches in all; None trains every epoch through.
+        image_indices: test-set indices of the images shown.
+        channels: feature-map channels shown for the first image; default (1, 5, 10, 20).
+        formats: movie formats, from "gif" and "mp4"; empty for none.
+        fps: the movies' frames per second.
+        data_dir: the folder of the dataset's files; default: where `load_dataset` looks.
+        seed: for the initial weights.
+        keep_frames: write the PNG frames and the manifest (False needs a format).
+        overwrite: replace a run already in `out_dir`.
+        verbose: Keras's `fit` verbosity.
+
+    Returns:
+        A `TrainResult`: where the files are, and how training ended.
+
+    Raises:
+        ValueError, TypeError: an argument is not valid; the message says what is.
+        FileExistsError: `out_dir` holds a run and `overwrite` is False.
+        FileNotFoundError: the dataset is not found.
     """
-    from .datasets import canonical_name, load_dataset
+    from .datasets import canonical_name
 
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("every_n_batches", every_n_batches)):
         check_positive_int(value, name)
@@ -106,15 +152,7 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
     if not overwrite:
         _refuse_earlier_run(out_dir, movie_paths, keep_frames=keep_frames)
 
-    (x_train, y_train), (x_test, y_test), class_names = load_dataset(dataset, data_dir=data_dir)
-    out_of_range = [index for index in image_indices if not 0 <= index < len(x_test)]
-    if out_of_range:
-        raise ValueError(
-            f"image_indices (--images): {out_of_range} out of range for the {len(x_test)} test "
-            f"images of {dataset} (valid: 0..{len(x_test) - 1})."
-        )
-    x_train = (x_train[..., None] / np.float32(255)).astype(np.float32)
-    x_test = (x_test[..., None] / np.float32(255)).astype(np.float32)
+    (x_train, y_train), (x_test, y_test), class_names = _load_scaled(dataset, data_dir, image_indices)
 
     from .callback import PlotConvCallback, StopAfterSteps
     from .models import default_cnn
@@ -130,7 +168,27 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
         history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
                             shuffle=True, verbose=verbose, callbacks=callbacks)
     evaluation = model.evaluate(x_test, y_test, batch_size=512, verbose=0, return_dict=True)
+    return _result(out_dir, callback, history, evaluation, keep_frames=keep_frames)
 
+
+def _load_scaled(dataset: str, data_dir, image_indices: list[int]):
+    """The dataset with images scaled to 0..1 and a channel axis, once the images to show
+    are known to be in its test set."""
+    from .datasets import load_dataset
+
+    (x_train, y_train), (x_test, y_test), class_names = load_dataset(dataset, data_dir=data_dir)
+    out_of_range = [index for index in image_indices if not 0 <= index < len(x_test)]
+    if out_of_range:
+        raise ValueError(
+            f"image_indices (--images): {out_of_range} out of range for the {len(x_test)} test "
+            f"images of {dataset} (valid: 0..{len(x_test) - 1})."
+        )
+    x_train = (x_train[..., None] / np.float32(255)).astype(np.float32)
+    x_test = (x_test[..., None] / np.float32(255)).astype(np.float32)
+    return (x_train, y_train), (x_test, y_test), class_names
+
+
+def _result(out_dir: Path, callback, history, evaluation: dict, *, keep_frames: bool) -> TrainResult:
     manifest_path = out_dir / MANIFEST_NAME if keep_frames else None
     records = []
     if manifest_path is not None:

@@ -75,6 +75,11 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `vizcallbacks` parser, one subcommand per module of `COMMANDS`.
+
+    Returns:
+        The parser; each subcommand sets `run`, the function that carries it out.
+    """
     parser = _Parser(prog="vizcallbacks", description="Turn Keras training into movies of layer activations.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
@@ -85,8 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line with `argv` (default: sys.argv[1:]); returns the exit status.
-    Every mistake the user can fix ends with exit status 2 and one line on stderr."""
+    """Run the command line. Every mistake the user can fix ends with exit status 2 and
+    one line on stderr.
+
+    Args:
+        argv: the arguments after the program's name; default `sys.argv[1:]`.
+
+    Returns:
+        The exit status: 0, 2 for a mistake, 130 when interrupted.
+    """
     # TensorFlow's C++ start-up chatter is noise here; users can still set it themselves.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with warnings.catch_warnings():

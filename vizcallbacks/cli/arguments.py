@@ -18,18 +18,38 @@ def _number(text: str, convert, *, valid, what: str):
 
 
 def positive(text: str) -> int:
+    """A positive integer (`--every 20`).
+
+    Args:
+        text: the flag's text.
+    """
     return _number(text, int, valid=lambda v: v >= 1, what="a positive integer")
 
 
 def non_negative(text: str) -> int:
+    """An integer, 0 or more (`--channel 0`).
+
+    Args:
+        text: the flag's text.
+    """
     return _number(text, int, valid=lambda v: v >= 0, what="a non-negative integer")
 
 
 def positive_float(text: str) -> float:
+    """A positive number (`--fps 12.5`).
+
+    Args:
+        text: the flag's text.
+    """
     return _number(text, float, valid=lambda v: v > 0, what="a positive number")
 
 
 def int_list(text: str) -> list[int]:
+    """Integers separated by commas (`1,5,10`).
+
+    Args:
+        text: the flag's text.
+    """
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
@@ -40,6 +60,11 @@ def int_list(text: str) -> list[int]:
 
 
 def index_list(text: str) -> list[int]:
+    """Indices 0, 1, 2, ... separated by commas (`--images 0,23,28`).
+
+    Args:
+        text: the flag's text.
+    """
     values = int_list(text)
     if any(value < 0 for value in values):
         raise argparse.ArgumentTypeError(f"expected indices 0, 1, 2, ... separated by commas, received {text!r}")
@@ -47,6 +72,11 @@ def index_list(text: str) -> list[int]:
 
 
 def positive_list(text: str) -> list[int]:
+    """Positive integers separated by commas (`--batch-sizes 32,128`).
+
+    Args:
+        text: the flag's text.
+    """
     values = int_list(text)
     if any(value < 1 for value in values):
         raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, received {text!r}")
@@ -54,6 +84,11 @@ def positive_list(text: str) -> list[int]:
 
 
 def names(text: str) -> list[str]:
+    """Names separated by commas (`--layers conv1,dense`).
+
+    Args:
+        text: the flag's text.
+    """
     found = [part.strip() for part in text.split(",") if part.strip()]
     if not found:
         raise argparse.ArgumentTypeError(f"expected names separated by commas, received {text!r}")
@@ -61,6 +96,11 @@ def names(text: str) -> list[str]:
 
 
 def formats(text: str) -> list[str]:
+    """Movie formats separated by commas (`--format gif,mp4`), lower case, without dots.
+
+    Args:
+        text: the flag's text.
+    """
     from ..train import MOVIE_FORMATS
 
     found = [part.strip().lower().lstrip(".") for part in text.split(",") if part.strip()]
@@ -72,6 +112,11 @@ def formats(text: str) -> list[str]:
 
 
 def data_folder(text: str) -> str:
+    """A folder that exists (`--data-dir ~/data`).
+
+    Args:
+        text: the flag's text.
+    """
     if not Path(text).expanduser().is_dir():
         raise argparse.ArgumentTypeError(
             f"no such folder: {text!r}; give the folder that holds the four IDX files "

@@ -14,6 +14,11 @@ EXAMPLE = """example:
 
 
 def add_parser(commands) -> None:
+    """Add the `compare` command, its flags, help and example.
+
+    Args:
+        commands: the subparsers of the `vizcallbacks` parser.
+    """
     from ..compare import ALIGNS, DEFAULT_IMAGE_INDICES, DEFAULT_LAYERS, OPTIMIZERS
     from ..datasets import DATASET_NAMES
 
@@ -64,6 +69,14 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    """Carry out `vizcallbacks compare` with the parsed flags, and print where the files are.
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        The exit status, 0.
+    """
     from ..compare import compare_batch_sizes
 
     every = {"every_steps": args.every} if args.align == "steps" else {"every_examples": args.every}

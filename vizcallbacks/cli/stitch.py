@@ -13,6 +13,11 @@ EXAMPLE = """example:
 
 
 def add_parser(commands) -> None:
+    """Add the `stitch` command, its flags, help and example.
+
+    Args:
+        commands: the subparsers of the `vizcallbacks` parser.
+    """
     parser = commands.add_parser(
         "stitch", help="turn a folder of frames into a GIF or an MP4",
         description="Encode the PNG frames of FRAMES (a folder, or a frames.jsonl manifest) into "
@@ -30,6 +35,14 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    """Carry out `vizcallbacks stitch` with the parsed flags, and print where the files are.
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        The exit status, 0.
+    """
     from ..movie import stitch
 
     movie = stitch(args.frames, args.out, fps=args.fps, scale=args.scale,

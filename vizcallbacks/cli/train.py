@@ -15,6 +15,11 @@ EXAMPLE = """example:
 
 
 def add_parser(commands) -> None:
+    """Add the `train` command, its flags, help and example.
+
+    Args:
+        commands: the subparsers of the `vizcallbacks` parser.
+    """
     from ..datasets import DATASET_NAMES
 
     parser = commands.add_parser(
@@ -71,6 +76,14 @@ def _import_keras_quietly() -> None:
 
 
 def run(args) -> int:
+    """Carry out `vizcallbacks train` with the parsed flags, and print where the files are.
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        The exit status, 0.
+    """
     from ..train import NOTES_IMAGE_INDICES, train_movie
 
     _import_keras_quietly()

@@ -33,7 +33,18 @@ __all__ = ["compare_batch_sizes", "CompareResult", "RunResult", "Verdict", "Sche
 
 @dataclass(frozen=True)
 class RunResult:
-    """One run: its batch size, folder, manifest and figures per capture point."""
+    """One run: its batch size, folder, manifest and figures per capture point.
+
+    Args:
+        name: the run's name, "bs<batch size>".
+        batch_size: the examples per update.
+        run_dir: the run's folder, `out_dir/runs/<name>/`.
+        manifest_path: its manifest: one line per capture point.
+        steps: the updates it made.
+        examples_seen: the training examples it read.
+        train_seconds: seconds spent in updates, the first (graph tracing) not counted.
+        records: its manifest's lines, as dicts.
+    """
 
     name: str
     batch_size: int
@@ -47,7 +58,18 @@ class RunResult:
 
 @dataclass(frozen=True)
 class CompareResult:
-    """Where the comparison's files are, and what it found."""
+    """Where the comparison's files are, and what it found.
+
+    Args:
+        out_dir: the comparison's folder.
+        runs: a `RunResult` per batch size, smallest batch first.
+        frame_count: the movie's frames.
+        movies: the movies written (`vizcallbacks.movie.Movie`).
+        summary_path: `summary.json`: figures per run and point, and the verdict.
+        summary_png: `summary.png`: the final curves.
+        verdict: whether the smallest batch was ahead (see `Verdict`).
+        schedule: when the runs captured, and how much data they read.
+    """
 
     out_dir: Path
     runs: tuple  # of RunResult, smallest batch first

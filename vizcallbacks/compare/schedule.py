@@ -126,6 +126,15 @@ class Schedule:
     count; `exact` says whether every point is a multiple of every batch size, so that
     each run is captured exactly at it. With ``align="steps"`` a run captures every
     `every_steps` updates and at its last one.
+
+    Args:
+        align: what the points count: "examples", "steps" or "time".
+        batch_sizes: the runs' batch sizes, smallest first.
+        budget_examples: the training examples every run reads.
+        every_examples: examples between points (align "examples" or "time"), else None.
+        every_steps: updates between points (align "steps"), else None.
+        points: the points, from 0: examples (align examples, time) or updates (steps).
+        exact: whether every point is a multiple of every batch size.
     """
 
     align: str
@@ -137,11 +146,19 @@ class Schedule:
     exact: bool
 
     def steps_for(self, batch_size: int) -> int:
-        """Updates a run with `batch_size` makes to read `budget_examples`."""
+        """Updates a run makes to read `budget_examples`.
+
+        Args:
+            batch_size: the run's batch size.
+        """
         return math.ceil(self.budget_examples / batch_size)
 
     def run_points(self, batch_size: int) -> tuple[int, ...]:
-        """The points this run captures at (its own last step included, for steps)."""
+        """The points a run captures at (its own last step included, for steps).
+
+        Args:
+            batch_size: the run's batch size.
+        """
         if self.align != "steps":
             return self.points
         last = self.steps_for(batch_size)
@@ -158,6 +175,20 @@ def plan_schedule(batch_sizes: Sequence[int], examples: int, *, align: str = "ex
 
     >>> plan_schedule([32, 128, 512], 30000).points[:3], plan_schedule([32, 128, 512], 30000).budget_examples
     ((0, 512, 1024), 29696)
+
+    Args:
+        batch_sizes: at least two different batch sizes.
+        examples: about how many examples each run reads; at least the largest batch size.
+        align: "examples", "steps" or "time" (see `compare_batch_sizes`).
+        every_examples: examples between points (align "examples" or "time"); at least
+            the largest batch size, at most the budget; default about 40 points.
+        every_steps: updates between points (align "steps"); default about 40 points.
+
+    Returns:
+        The `Schedule`.
+
+    Raises:
+        ValueError: an argument is not valid, or does not go with `align`.
     """
     sizes = check_batch_sizes(list(batch_sizes))
     examples = check_positive_int(examples, "examples")
@@ -204,14 +235,32 @@ def plan_schedule(batch_sizes: Sequence[int], examples: int, *, align: str = "ex
 
 def training_order(seed: int, train_count: int, count: int) -> np.ndarray:
     """Indices of the first `count` training examples every run reads, in order: one
-    shuffled permutation of the training set per epoch, from `seed`."""
+    shuffled permutation of the training set per epoch, from `seed`.
+
+    Args:
+        seed: the random seed.
+        train_count: the training set's size.
+        count: how many examples are read.
+
+    Returns:
+        An int array of `count` indices; a longer count gives the same beginning.
+    """
     rng = np.random.default_rng([seed, 0])
     epochs = math.ceil(count / train_count)
     return np.concatenate([rng.permutation(train_count) for _ in range(epochs)])[:count]
 
 
 def heldout_indices(seed: int, test_count: int, size: int) -> np.ndarray:
-    """The fixed sample of `size` test images every run is evaluated on, sorted."""
+    """The fixed sample of `size` test images every run is evaluated on.
+
+    Args:
+        seed: the random seed.
+        test_count: the test set's size.
+        size: how many images the sample holds.
+
+    Returns:
+        `size` different indices, sorted.
+    """
     rng = np.random.default_rng([seed, 1])
     return np.sort(rng.choice(test_count, size=size, replace=False))
 
@@ -223,8 +272,15 @@ def frame_plan(records: Mapping[str, Sequence[Mapping]], *, align: str, points: 
     the update count for steps, the training seconds for time) is <= the point, so a
     run that has ended shows its final state.
 
-    `points` are the frame points (the schedule's, for examples and steps); for time
-    they default to `frame_count` points spread from 0 to the longest run's time.
+    Args:
+        records: each run's manifest lines, by run name, in capture order.
+        align: "examples", "steps" or "time".
+        points: the frames' points (the schedule's, for examples and steps); for time,
+            None spreads `frame_count` points from 0 to the longest run's time.
+        frame_count: how many frames, when `points` is None.
+
+    Returns:
+        A list of (point, {run name: record index}), one per frame.
     """
     key = {"examples": "point", "steps": "step", "time": "time_s"}[align]
     if points is None:

@@ -22,9 +22,13 @@ _MIME_TYPES = {"gif": "image/gif", "mp4": "video/mp4", "webm": "video/webm"}
 class Movie:
     """A movie file on disk, as written by a writer or :func:`stitch`.
 
-    ``size`` is (width, height) of the written movie in pixels, after scaling and padding.
-    ``fps`` is the rate the file plays at (a GIF stores whole centiseconds, so ``fps=30``
-    plays at 100/3). ``duration_s`` includes the hold on the last frame.
+    Args:
+        path: the movie file.
+        frame_count: frames in the file.
+        fps: the rate the file plays at (a GIF stores whole centiseconds, so ``fps=30``
+            plays at 100/3).
+        duration_s: playing time in seconds, the hold on the last frame included.
+        size: (width, height) of the movie in pixels, after scaling and padding.
     """
 
     path: Path

@@ -20,6 +20,16 @@ def inspect_movie(path: str | os.PathLike) -> Movie:
 
     >>> inspect_movie("run/activations.gif").duration_s   # doctest: +SKIP
     12.9
+
+    Args:
+        path: a .gif, .mp4 or .webm file.
+
+    Returns:
+        The `Movie` as the file stores it.
+
+    Raises:
+        ValueError: another extension.
+        FileNotFoundError: no file at `path`.
     """
     writer_class(path, argument="path")  # a movie format: says which exist
     path = Path(path)

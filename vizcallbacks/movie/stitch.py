@@ -100,18 +100,55 @@ def stitch(
 ) -> Movie:
     """Encode frames into a movie whose format follows ``out_path``'s extension.
 
-    ``frames`` is a folder of PNG files (in the order of a ``frames.jsonl`` manifest inside or
-    beside it, else by file name), a path to such a manifest (JSON lines with a ``"file"``
-    relative to the manifest), or an iterable of (height, width, 3) uint8 arrays. Frames are
-    decoded and encoded one at a time. ``last_frame_hold_ms=None`` keeps the writer's default
-    (1000 ms for GIF, 0 for video). ``palette`` is for GIF only (see :class:`GifWriter`).
-
+    Frames are decoded and encoded one at a time, so memory does not grow with the movie.
     On any error nothing is written to ``out_path`` and a file already there is untouched.
 
     >>> movie = stitch("run/frames", "run/activations.mp4", fps=12, scale=4)  # doctest: +SKIP
     >>> movie.frame_count, movie.size                                          # doctest: +SKIP
     (120, (112, 112))
+
+    Args:
+        frames: a folder of PNG files (in the order of a ``frames.jsonl`` manifest inside or
+            beside it, else by file name), a path to such a manifest (JSON lines with a
+            ``"file"`` relative to the manifest), or an iterable of (height, width, 3) uint8
+            arrays.
+        out_path: the movie to write: .gif, .mp4 or .webm.
+        fps: frames per second.
+        scale: each pixel becomes a scale x scale block (nearest neighbour).
+        last_frame_hold_ms: how much longer the last frame shows; None keeps the writer's
+            default (1000 ms for GIF, 0 for video).
+        palette: for GIF only, the colours of every frame (see :class:`GifWriter`).
+        overwrite: replace a file at ``out_path``.
+        progress: show a progress bar on stderr.
+
+    Returns:
+        The :class:`Movie` written.
+
+    Raises:
+        TypeError, ValueError: a bad option, frames of another kind, of different sizes,
+            or none; a manifest line or a PNG that cannot be read (named).
+        FileNotFoundError: no such folder or manifest, or a listed frame is missing.
+        FileExistsError: a file is at ``out_path`` and ``overwrite`` is False.
     """
+    writer = _writer(out_path, fps=fps, scale=scale, last_frame_hold_ms=last_frame_hold_ms, palette=palette,
+                     overwrite=overwrite)
+    source, total = _source(frames)
+    try:
+        _encode(source, writer, total=total, progress=progress)
+        if writer.frame_count == 0:
+            raise ValueError(
+                f"frames is empty: there is nothing to encode. Received: an empty "
+                f"{type(frames).__name__}"
+            )
+        return writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        source.close()
+
+
+def _writer(out_path, *, fps, scale, last_frame_hold_ms, palette, overwrite):
     options: dict[str, Any] = {"fps": fps, "scale": scale, "overwrite": overwrite}
     if last_frame_hold_ms is not None:
         options["last_frame_hold_ms"] = last_frame_hold_ms
@@ -121,55 +158,41 @@ def stitch(
                 f"palette applies to GIF output only. Received: palette with out_path='{out_path}'"
             )
         options["palette"] = palette
-    writer = writer_for(out_path, **options)
+    return writer_for(out_path, **options)
 
+
+def _source(frames) -> tuple[Iterator[tuple[str, np.ndarray]], int | None]:
+    """(label, frame) for each frame, and how many there are when that is known."""
     if isinstance(frames, (str, os.PathLike)):
         files = _frame_files(Path(frames))
-        source, total = decoded(files), len(files)
-    elif isinstance(frames, Iterable):
-        source = _from_iterable(frames)
-        total = len(frames) if hasattr(frames, "__len__") else None
-    else:
-        raise TypeError(
-            "frames must be a folder of PNG frames, a frames.jsonl manifest or an iterable of "
-            f"(height, width, 3) uint8 arrays. Received: {type(frames).__name__}"
-        )
+        return decoded(files), len(files)
+    if isinstance(frames, Iterable):
+        return _from_iterable(frames), len(frames) if hasattr(frames, "__len__") else None
+    raise TypeError(
+        "frames must be a folder of PNG frames, a frames.jsonl manifest or an iterable of "
+        f"(height, width, 3) uint8 arrays. Received: {type(frames).__name__}"
+    )
 
+
+def _encode(source, writer, *, total: int | None, progress: bool) -> None:
+    """Every frame of `source` into `writer`, checking that all have the first one's size."""
     from tqdm import tqdm
 
     first_label = first_hw = None
-    try:
-        with tqdm(
-            total=total,
-            unit="frame",
-            desc=Path(out_path).name,
-            file=sys.stderr,
-            disable=not progress,
-        ) as bar:
-            try:
-                for label, frame in source:
-                    if first_hw is None and isinstance(frame, np.ndarray):
-                        first_label, first_hw = label, frame.shape[:2]
-                    elif isinstance(frame, np.ndarray) and frame.shape[:2] != first_hw:
-                        raise ValueError(
-                            f"frames: {label} has (height, width)={frame.shape[:2]} but the "
-                            f"first frame {first_label} has {first_hw}; all frames must have the "
-                            "same size"
-                        )
-                    writer.grab_frame(frame)
-                    bar.update()
-            except BaseException:
-                bar.leave = False  # the bar is erased: the error stands alone on its line
-                raise
-        if writer.frame_count == 0:
-            raise ValueError(
-                f"frames is empty: there is nothing to encode. Received: an empty "
-                f"{type(frames).__name__}"
-            )
-        movie = writer.finish()
-    except BaseException:
-        writer.abort()
-        raise
-    finally:
-        source.close()
-    return movie
+    with tqdm(total=total, unit="frame", desc=writer.out_path.name, file=sys.stderr,
+              disable=not progress) as bar:
+        try:
+            for label, frame in source:
+                if first_hw is None and isinstance(frame, np.ndarray):
+                    first_label, first_hw = label, frame.shape[:2]
+                elif isinstance(frame, np.ndarray) and frame.shape[:2] != first_hw:
+                    raise ValueError(
+                        f"frames: {label} has (height, width)={frame.shape[:2]} but the "
+                        f"first frame {first_label} has {first_hw}; all frames must have the "
+                        "same size"
+                    )
+                writer.grab_frame(frame)
+                bar.update()
+        except BaseException:
+            bar.leave = False  # the bar is erased: the error stands alone on its line
+            raise

@@ -136,6 +136,19 @@ class MovieWriter:
     Subclasses contribute only their ffmpeg arguments (:meth:`_output_args`) and the rate ffmpeg
     should read frames at (:meth:`_input_rate`). ffmpeg is started at the first frame, so a
     writer that never receives a frame writes nothing.
+
+    Args:
+        out_path: the movie file to write, with this writer's extension; its folder must
+            exist and be writable.
+        fps: frames per second.
+        scale: each pixel becomes a scale x scale block (nearest neighbour).
+        last_frame_hold_ms: how much longer the last frame shows, in milliseconds.
+        overwrite: replace a file at `out_path` (once the movie is finished).
+
+    Raises:
+        TypeError, ValueError: an option is not valid.
+        FileExistsError: a file is at `out_path` and `overwrite` is False.
+        FileNotFoundError: `out_path`'s folder does not exist.
     """
 
     #: The file extension this writer produces, lower case with the dot.
@@ -180,9 +193,11 @@ class MovieWriter:
     # -- protocol ---------------------------------------------------------------------------
 
     def setup(self, *, frame_size: tuple[int, int]) -> None:
-        """Fix the size, (height, width) in pixels, of the frames that will be grabbed.
+        """Fix the size of the frames that will be grabbed. Optional: the first
+        :meth:`grab_frame` sets it up from its frame.
 
-        Optional: the first :meth:`grab_frame` sets it up from its frame.
+        Args:
+            frame_size: (height, width) in pixels.
         """
         if self._finished:
             raise RuntimeError(f"{self!r} is already finished; create a new writer")
@@ -202,7 +217,11 @@ class MovieWriter:
         self._out_hw = (height, width)
 
     def grab_frame(self, frame: np.ndarray) -> None:
-        """Append one frame, a (height, width, 3) uint8 RGB array, to the movie."""
+        """Append one frame to the movie.
+
+        Args:
+            frame: a (height, width, 3) uint8 RGB array of the size set up.
+        """
         if self._finished:
             raise RuntimeError(f"{self!r} is already finished; create a new writer")
         _check_frame(frame, self.frame_count, self._frame_hw)
@@ -361,6 +380,16 @@ class Mp4Writer(MovieWriter):
     ``crf`` trades size for quality (0 lossless .. 51 worst, 18 looks lossless); ``preset`` trades
     encoding time for size. ``last_frame_hold_ms`` repeats the last frame to show it longer.
     Odd sizes are padded with white on the right and bottom, because yuv420p needs even sizes.
+
+    Args:
+        out_path: the movie file to write, with this writer's extension; its folder must
+            exist and be writable.
+        fps: frames per second.
+        scale: each pixel becomes a scale x scale block (nearest neighbour).
+        crf: quality, 0 (lossless) to 51 (worst); 18 looks lossless.
+        preset: x264's speed preset, "ultrafast" to "placebo".
+        last_frame_hold_ms: how much longer the last frame shows (by repeating it).
+        overwrite: replace a file at `out_path`.
     """
 
     suffix = ".mp4"
@@ -402,7 +431,14 @@ class Mp4Writer(MovieWriter):
 class WebmWriter(MovieWriter):
     """VP9 WebM, smaller than MP4 at the same quality, slower to encode.
 
-    ``crf`` runs 0..63 (31 is libvpx's suggestion for 1080p; lower is better).
+    Args:
+        out_path: the movie file to write, with this writer's extension; its folder must
+            exist and be writable.
+        fps: frames per second.
+        scale: each pixel becomes a scale x scale block (nearest neighbour).
+        crf: quality, 0 (best) to 63; 31 is libvpx's suggestion for 1080p.
+        last_frame_hold_ms: how much longer the last frame shows (by repeating it).
+        overwrite: replace a file at `out_path`.
     """
 
     suffix = ".webm"
@@ -448,6 +484,16 @@ class GifWriter(MovieWriter):
     comes from the first frame (its own colours when it has at most 256, else median cut).
     Pixels are mapped to the nearest palette colour without dithering, which keeps flat areas
     flat and the file small.
+
+    Args:
+        out_path: the movie file to write, with this writer's extension; its folder must
+            exist and be writable.
+        fps: frames per second.
+        scale: each pixel becomes a scale x scale block (nearest neighbour).
+        palette: the colours of every frame, a (K, 3) array, K <= 256; None takes them
+            from the first frame.
+        last_frame_hold_ms: how much longer the last frame shows, below 655 s.
+        overwrite: replace a file at `out_path`.
     """
 
     suffix = ".gif"
@@ -590,6 +636,13 @@ def writer_for(out_path: str | os.PathLike, **options: Any) -> MovieWriter:
     """The writer for ``out_path``'s extension (see :data:`WRITERS`), built with ``options``.
 
     >>> writer = writer_for("movie.mp4", fps=24, scale=2)   # doctest: +SKIP
+
+    Args:
+        out_path: the movie file, ending in .gif, .mp4 or .webm.
+        **options: the writer's keyword options (`fps`, `scale`, `overwrite`, ...).
+
+    Returns:
+        The `MovieWriter`, not yet set up.
     """
     return writer_class(out_path)(out_path, **options)
 
@@ -601,6 +654,17 @@ def check_movie_path(out_path: str | os.PathLike, *, overwrite: bool = False) ->
 
     >>> check_movie_path("run/movie.avi")   # doctest: +SKIP
     ValueError: out_path must end with one of .gif, .mp4, .webm. Received: ...
+
+    Args:
+        out_path: the movie file.
+        overwrite: whether an existing file there may be replaced.
+
+    Returns:
+        `Path(out_path)`.
+
+    Raises:
+        TypeError, ValueError, FileExistsError, IsADirectoryError, NotADirectoryError:
+            as the writer would.
     """
     return _check_out_path(out_path, suffix=writer_class(out_path).suffix, overwrite=overwrite,
                            folder_must_exist=False)
@@ -614,6 +678,14 @@ def writing(
 
     >>> with writing(GifWriter("out.gif"), frame_size=(28, 28)) as writer:  # doctest: +SKIP
     ...     writer.grab_frame(frame)
+
+    Args:
+        writer: a `MovieWriter`.
+        frame_size: (height, width) to set the writer up for; None lets the first frame
+            set it up.
+
+    Returns:
+        A context manager that gives `writer`.
     """
     if frame_size is not None:
         writer.setup(frame_size=frame_size)
