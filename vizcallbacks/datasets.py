@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import is_int
+
 # Canonical dataset names; "fashion-mnist" (the upstream spelling) is an alias.
 DATASET_NAMES = ("mnist", "fashion_mnist")
 _ALIASES = {"mnist": "mnist", "fashion_mnist": "fashion_mnist", "fashion-mnist": "fashion_mnist"}
@@ -161,6 +163,40 @@ def canonical_name(name: object) -> str:
     close = difflib.get_close_matches(name, list(_ALIASES), n=1) if isinstance(name, str) else []
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise ValueError(f"Unknown dataset. Received: name={name!r}; valid names: {valid}{hint}")
+
+
+def check_test_indices(image_indices, *, flag: str | None = None, test_count: int | None = None,
+                       dataset: str | None = None) -> list[int]:
+    """`image_indices`, indices of images in a test set, checked: before the data is
+    loaded, that they are a non-empty list of integers 0 or more; with `test_count`, that
+    the test set has each.
+
+    Args:
+        image_indices: what the caller received for its `image_indices` argument.
+        flag: the command-line flag that sets it (`"--images"`), for the message.
+        test_count: how many images the test set holds; None when not loaded yet.
+        dataset: the dataset's name, for the message.
+
+    Returns:
+        The indices as a list of ints.
+
+    Raises:
+        ValueError: not a non-empty list of indices, or an index beyond the test set.
+    """
+    named = f"image_indices ({flag})" if flag else "image_indices"
+    try:
+        indices = None if isinstance(image_indices, (str, bytes)) else list(image_indices)
+    except TypeError:
+        indices = None
+    if not indices or not all(is_int(index) and index >= 0 for index in indices):
+        raise ValueError(f"{named} must be a non-empty list of test-set indices. "
+                         f"Received: image_indices={image_indices!r}.")
+    beyond = [index for index in indices if test_count is not None and index >= test_count]
+    if beyond:
+        of = f" of {dataset}" if dataset else ""
+        raise ValueError(f"{named}: {beyond} out of range for the {test_count} test images{of} "
+                         f"(valid: 0..{test_count - 1}).")
+    return [int(index) for index in indices]
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checks import check_fps, check_positive_int, check_writable_dir, is_int
+from .checks import check_fps, check_positive_int, check_writable_dir
 from .framefiles import FRAME_GLOB, FRAMES_DIR, MANIFEST_NAME, read_manifest
 
 __all__ = ["train_movie", "TrainResult", "NOTES_IMAGE_INDICES", "MOVIE_FORMATS"]
@@ -62,19 +62,6 @@ def check_formats(formats: Sequence[str] | str) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"formats: unknown format {unknown[0]!r}. Valid: {', '.join(MOVIE_FORMATS)}.")
     return formats
-
-
-def _check_indices(image_indices) -> list[int]:
-    try:
-        indices = list(image_indices)
-    except TypeError:
-        indices = None
-    if not indices or not all(is_int(i) for i in indices):
-        raise ValueError(
-            "image_indices (--images) must be a non-empty list of test-set indices. "
-            f"Received: image_indices={image_indices!r}."
-        )
-    return [int(i) for i in indices]
 
 
 def _refuse_earlier_run(out_dir: Path, movie_paths: list[Path], *, keep_frames: bool) -> None:
@@ -137,7 +124,7 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
         FileExistsError: `out_dir` holds a run and `overwrite` is False.
         FileNotFoundError: the dataset is not found.
     """
-    from .datasets import canonical_name
+    from .datasets import canonical_name, check_test_indices
 
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("every_n_batches", every_n_batches)):
         check_positive_int(value, name)
@@ -145,7 +132,7 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
         check_positive_int(max_steps, "max_steps")
     formats = check_formats(formats)
     fps = check_fps(fps)
-    image_indices = _check_indices(image_indices)
+    image_indices = check_test_indices(image_indices, flag="--images")
     canonical_name(dataset)
     out_dir = check_writable_dir(out_dir, "out_dir (--out)")
     movie_paths = [out_dir / f"movie.{fmt}" for fmt in formats]
@@ -174,15 +161,10 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
 def _load_scaled(dataset: str, data_dir, image_indices: list[int]):
     """The dataset with images scaled to 0..1 and a channel axis, once the images to show
     are known to be in its test set."""
-    from .datasets import load_dataset
+    from .datasets import check_test_indices, load_dataset
 
     (x_train, y_train), (x_test, y_test), class_names = load_dataset(dataset, data_dir=data_dir)
-    out_of_range = [index for index in image_indices if not 0 <= index < len(x_test)]
-    if out_of_range:
-        raise ValueError(
-            f"image_indices (--images): {out_of_range} out of range for the {len(x_test)} test "
-            f"images of {dataset} (valid: 0..{len(x_test) - 1})."
-        )
+    check_test_indices(image_indices, flag="--images", test_count=len(x_test), dataset=dataset)
     x_train = (x_train[..., None] / np.float32(255)).astype(np.float32)
     x_test = (x_test[..., None] / np.float32(255)).astype(np.float32)
     return (x_train, y_train), (x_test, y_test), class_names

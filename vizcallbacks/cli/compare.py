@@ -69,13 +69,14 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    """Carry out `vizcallbacks compare` with the parsed flags, and print where the files are.
+    """Run the comparison the flags describe; print each run's figures, the movies, the
+    summary's files and the verdict.
 
     Args:
-        args: the parsed flags.
+        args: the parsed flags of `vizcallbacks compare`.
 
     Returns:
-        The exit status, 0.
+        0; a mistake raises, and `main` answers it with one line and status 2.
     """
     from ..compare import compare_batch_sizes
 

@@ -35,13 +35,13 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    """Carry out `vizcallbacks stitch` with the parsed flags, and print where the files are.
+    """Encode FRAMES into OUT as the flags say; print the movie's frames, length and size.
 
     Args:
-        args: the parsed flags.
+        args: the parsed flags of `vizcallbacks stitch`.
 
     Returns:
-        The exit status, 0.
+        0, once the movie is written.
     """
     from ..movie import stitch
 

@@ -180,16 +180,13 @@ def compare_batch_sizes(*, batch_sizes: Sequence[int] = (32, 128, 512), examples
 def _check_against_data(dataset: str, data_dir, *, heldout_size: int, image_indices: Sequence[int]) -> None:
     """The data loaded here too, so that a missing dataset or a bad index fails before any
     process starts."""
-    from ..datasets import load_dataset
+    from ..datasets import check_test_indices, load_dataset
 
     _, (x_test, _), _ = load_dataset(dataset, data_dir=data_dir)
     if heldout_size > len(x_test):
         raise ValueError(f"heldout_size must be at most the {len(x_test)} test images. "
                          f"Received: heldout_size={heldout_size}.")
-    bad = [i for i in image_indices if i >= len(x_test)]
-    if bad:
-        raise ValueError(f"image_indices: {bad} out of range for {len(x_test)} test images "
-                         f"(valid: 0..{len(x_test) - 1}).")
+    check_test_indices(image_indices, test_count=len(x_test), dataset=dataset)
 
 
 def _prepare_out_dir(out_dir: Path, overwrite: bool) -> Path:

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..checks import (check_choice, check_cmap, check_fps, check_int_in_range, check_non_negative_int,
                       check_positive_int, check_positive_number, is_int)
-from ..datasets import canonical_name
+from ..datasets import canonical_name, check_test_indices
 from ..render import CELL_PX_RANGE
 from ..train import MOVIE_FORMATS, check_formats  # noqa: F401 (MOVIE_FORMATS: the package re-exports it)
 
@@ -95,10 +95,7 @@ def check_options(*, learning_rate, optimizer, seed, heldout_size, image_indices
     if not is_int(seed):
         raise ValueError(f"seed must be an integer. Received: seed={seed!r}.")
     check_positive_int(heldout_size, "heldout_size")
-    if isinstance(image_indices, (str, bytes)) or not isinstance(image_indices, Sequence) or not image_indices \
-            or not all(is_int(i) and i >= 0 for i in image_indices):
-        raise ValueError(f"image_indices must be a non-empty list of test-set indices. "
-                         f"Received: image_indices={image_indices!r}.")
+    check_test_indices(image_indices)
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence) or not layers \
             or not all(isinstance(name, str) and name for name in layers):
         raise ValueError(f"layers must be a non-empty list of layer names, e.g. {list(DEFAULT_LAYERS)}. "
