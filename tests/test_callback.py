@@ -7,8 +7,9 @@ from PIL import Image
 from vizcallbacks import PlotConvCallback
 from vizcallbacks import callback as callback_module
 from vizcallbacks import plotter as plotter_module
-from vizcallbacks.framefiles import frame_name
+from vizcallbacks.framefiles import frame_name, read_manifest
 from vizcallbacks.render import GridRenderer
+from vizcallbacks.sinks import Sink
 
 
 def _manifest(path):
@@ -196,3 +197,41 @@ def test_bad_layer_fails_before_the_first_batch(tiny_cnn, tiny_data, tmp_path, k
     with pytest.raises(ValueError, match="Layers that exist"):
         _fit(tiny_cnn, tiny_data, callback, extra=[Count()])
     assert batches == []
+
+
+class RecordingSink(Sink):
+    """Records what the pipeline asks of it; with `frames_dir`, checks that the callback's
+    own sinks have written each frame and its manifest line before it is called."""
+
+    def __init__(self, frames_dir=None):
+        self.frames_dir, self.events = frames_dir, []
+
+    def open(self, *, earlier=()):
+        self.events.append(("open", len(earlier)))
+
+    def send(self, frame, record):
+        if self.frames_dir is not None:
+            assert (self.frames_dir / record.file_name()).is_file()
+            assert read_manifest(self.frames_dir / "frames.jsonl")[-1][1]["batch"] == record.batch
+        self.events.append(("send", record.batch, frame.shape))
+
+    def finish(self):
+        self.events.append(("finish",))
+
+
+def test_an_added_sink_gets_every_frame_after_the_callbacks_own(tiny_cnn, tiny_data, tmp_path):
+    sink = RecordingSink(tmp_path)
+    _fit(tiny_cnn, tiny_data, PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=5,
+                                               sinks=[sink]))
+    assert [event[0] for event in sink.events] == ["open", "send", "send", "send", "finish"]
+    assert [event[1] for event in sink.events if event[0] == "send"] == [0, 5, 9]
+    assert len({event[2] for event in sink.events if event[0] == "send"}) == 1
+
+    alone = RecordingSink()  # without PNGs or movies, the added sink is where frames go
+    _fit(tiny_cnn, tiny_data, PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path / "none", every_n_batches=5,
+                                               keep_frames=False, sinks=[alone]))
+    assert [event[0] for event in alone.events] == ["open", "send", "send", "send", "finish"]
+    assert not (tmp_path / "none").exists()
+    with pytest.raises(TypeError, match=r"sinks must be a list of vizcallbacks\.sinks\.Sink instances.*"
+                                        r"Received: sinks=\[<object"):
+        PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, sinks=[object()])

@@ -1,6 +1,6 @@
 """vizcallbacks: turn Keras training into movies of layer activations.
 
->>> from vizcallbacks import PlotConvCallback, load_dataset, plot_conv, stitch
+>>> from vizcallbacks import PlotConvCallback, ConvPlotter, load_dataset, plot_conv, stitch
 
 Names are imported on first use, so that `import vizcallbacks` (and the `stitch`
 command) do not pay for importing Keras and TensorFlow.

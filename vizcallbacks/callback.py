@@ -116,7 +116,8 @@ class PlotConvCallback(keras.callbacks.Callback):
         movie_path: a movie to stream the frames into (`.gif`, `.mp4`, `.webm`), a list
             of them, or None.
         fps: the movies' frames per second.
-        keep_frames: write the PNG frames and the manifest; False needs `movie_path`.
+        keep_frames: write the PNG frames and the manifest; False needs `movie_path` or
+            `sinks`.
         overwrite: replace frames, manifest lines and movies that are there already.
         background: draw and write frames in a worker thread (True) or in the training
             thread.
@@ -166,8 +167,8 @@ class PlotConvCallback(keras.callbacks.Callback):
         self.clock = clock
         self.renderer_factory = renderer_factory
         self.extra_sinks = _check_sinks(sinks)
-        if not keep_frames and not self.movie_paths:
-            raise ValueError("keep_frames=False needs movie_path: otherwise the frames would go nowhere.")
+        if not keep_frames and not self.movie_paths and not self.extra_sinks:
+            raise ValueError("keep_frames=False needs movie_path (or sinks): otherwise the frames would go nowhere.")
         self._movie_sinks: list[MovieSink] = []
         self._movies_made: set[Path] = set()
         self._pipeline: FramePipeline | None = None

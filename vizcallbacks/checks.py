@@ -1,4 +1,5 @@
-"""Checks that several modules make of their arguments, each written once, with one wording.
+"""Checks that several modules make of their arguments, each written once, with one wording;
+and `available_cpus`, the one default for how much to do at once.
 
 Every check raises at once, naming the argument, what was received and what is valid, the
 way Keras words its errors (``"... Received: fps=0"``); the value comes back converted
