@@ -84,3 +84,25 @@ def test_foreground_mode_renders_at_once():
     pipeline.submit(1, record="a")
     assert sink.frames == [(1, "a")]
     pipeline.close()
+
+
+def test_sinks_are_opened_with_the_earlier_frames_and_a_failed_open_aborts_those_begun():
+    opened = []
+
+    class Opening(ListSink):
+        def open(self, *, earlier=()):
+            opened.append(list(earlier))
+
+    class Failing(ListSink):
+        def open(self, *, earlier=()):
+            raise OSError("disk full")
+
+    FramePipeline(lambda x: x, [Opening(), Opening()], earlier=["a.png", "b.png"]).close()
+    assert opened == [["a.png", "b.png"]] * 2
+
+    first, failing, never = ListSink(), Failing(), ListSink()
+    with pytest.raises(OSError, match="disk full"):
+        FramePipeline(lambda x: x, [first, failing, never])
+    assert first.closed and failing.closed and not never.closed  # abort() is finish() unless overridden
+    with pytest.raises(TypeError, match=r"sinks must be vizcallbacks\.sinks\.Sink instances.*object"):
+        FramePipeline(lambda x: x, [object()])

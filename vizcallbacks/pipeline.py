@@ -9,6 +9,7 @@ in the caller's thread at the next `submit` or at `close`.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -147,8 +148,6 @@ def _open_all(sinks: Sequence[Sink], earlier: Sequence[Path]) -> None:
             sink.open(earlier=list(earlier))
     except BaseException:
         for sink in reversed(opened):
-            try:
+            with contextlib.suppress(Exception):  # the error in open is the one to report
                 sink.abort()
-            except Exception:  # noqa: BLE001 - the open error is the one to report
-                pass
         raise
