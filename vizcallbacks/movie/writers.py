@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_choice, check_fps, check_int_in_range, check_path, check_positive_int, check_writable_dir, is_int, is_real
+from ..checks import (check_choice, check_fps, check_int_in_range, check_path, check_positive_int,
+                      check_writable_dir, is_int, is_real)
 from .display import Movie
 from .ffmpeg import BT709_ARGS, kill_and_clean, remove_quietly, start_ffmpeg, stderr_tail
 
@@ -52,7 +53,6 @@ def _gif_delay_cs(fps: float) -> int:
 def _hold_frame_count(last_frame_hold_ms: float, fps: float) -> int:
     """How many repeats of the last frame show it for about ``last_frame_hold_ms`` longer."""
     return round(last_frame_hold_ms * fps / 1000)
-
 
 
 # ----------------------------------------------------------------------------------------------
