@@ -21,11 +21,12 @@ def add_parser(commands) -> None:
     """
     from ..compare import ALIGNS, DEFAULT_IMAGE_INDICES, DEFAULT_LAYERS, OPTIMIZERS
     from ..datasets import DATASET_NAMES
+    from ..framefiles import MANIFEST_NAME
 
     parser = commands.add_parser(
         "compare", help="train one model per batch size and compare them side by side in one movie",
         description="Train the default CNN once per batch size, from the same initial weights on the "
-                    "same examples in the same order; write DIR/runs/bs<N>/ (panels, frames.jsonl), "
+                    f"same examples in the same order; write DIR/runs/bs<N>/ (panels, {MANIFEST_NAME}), "
                     "DIR/movie.gif / DIR/movie.mp4, DIR/summary.png and DIR/summary.json, and say "
                     "whether the smaller batch was ahead at equal examples seen.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)

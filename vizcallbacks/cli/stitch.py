@@ -1,14 +1,15 @@
-"""`vizcallbacks stitch`: frames (a folder or a frames.jsonl) into a GIF or an MP4."""
+"""`vizcallbacks stitch`: frames (a folder or a manifest) into a GIF or an MP4."""
 
 from __future__ import annotations
 
 import argparse
 
+from ..framefiles import MANIFEST_NAME
 from . import arguments
 
-EXAMPLE = """example:
+EXAMPLE = f"""example:
   vizcallbacks stitch output/fashion_mnist/frames output/fashion_mnist/again.mp4 --fps 12
-  vizcallbacks stitch output/fashion_mnist/frames.jsonl slides.gif --scale 2 --hold-ms 2000
+  vizcallbacks stitch output/fashion_mnist/{MANIFEST_NAME} slides.gif --scale 2 --hold-ms 2000
 """
 
 
@@ -20,10 +21,10 @@ def add_parser(commands) -> None:
     """
     parser = commands.add_parser(
         "stitch", help="turn a folder of frames into a GIF or an MP4",
-        description="Encode the PNG frames of FRAMES (a folder, or a frames.jsonl manifest) into "
+        description=f"Encode the PNG frames of FRAMES (a folder, or a {MANIFEST_NAME} manifest) into "
                     "OUT; the format follows OUT's extension (.gif, .mp4, .webm).",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("frames", metavar="FRAMES", help="frames folder or frames.jsonl")
+    parser.add_argument("frames", metavar="FRAMES", help=f"frames folder or {MANIFEST_NAME}")
     parser.add_argument("out", metavar="OUT", help="movie to write: .gif, .mp4 or .webm")
     parser.add_argument("--fps", type=arguments.positive_float, default=10, help="frames per second (default 10)")
     parser.add_argument("--scale", type=arguments.positive, default=1, help="integer upscaling, nearest neighbour (default 1)")

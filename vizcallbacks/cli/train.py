@@ -21,11 +21,12 @@ def add_parser(commands) -> None:
         commands: the subparsers of the `vizcallbacks` parser.
     """
     from ..datasets import DATASET_NAMES
+    from ..framefiles import FRAMES_DIR, MANIFEST_NAME
 
     parser = commands.add_parser(
         "train", help="train the default CNN and write its training movie",
-        description="Train the default CNN with PlotConvCallback; write DIR/frames/, "
-                    "DIR/frames.jsonl and DIR/movie.gif / DIR/movie.mp4.",
+        description=f"Train the default CNN with PlotConvCallback; write DIR/{FRAMES_DIR}/, "
+                    f"DIR/{MANIFEST_NAME} and DIR/movie.gif / DIR/movie.mp4.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(DATASET_NAMES), default="fashion_mnist")
     parser.add_argument("--epochs", type=arguments.positive, default=1, help="epochs to train (default 1)")

@@ -1,6 +1,6 @@
 """One training run per batch size, each in a fresh 'spawn' process: `run_all` starts
 them; `run_one` (module level, so that a spawned process can import it) trains one
-model and writes ``DIR/runs/<name>/``: its panels, ``frames.jsonl`` and ``run.json``.
+model and writes ``DIR/runs/<name>/``: its panels, their manifest and ``run.json``.
 
 A run is four steps: its data (`_RunData`), the model and its plotter, the updates with a
 capture at each point of the schedule (`_train`, `_Captures`), each capture written by a
@@ -261,7 +261,7 @@ def _train(spec: RunSpec, model, data: _RunData, recorder: _Recorder) -> None:
 
 
 def run_one(spec: RunSpec) -> dict:
-    """Train one model and write DIR/runs/<name>/: panels/*.png, frames.jsonl, run.json.
+    """Train one model and write DIR/runs/<name>/: panels/*.png, their manifest, run.json.
 
     Args:
         spec: the run.

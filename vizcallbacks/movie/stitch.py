@@ -26,7 +26,7 @@ def _natural_key(path: Path) -> list:
 
 
 def _read_manifest(manifest: Path) -> list[tuple[Path, int]]:
-    """(frame file, line number) for each entry of a frames.jsonl manifest. A last line
+    """(frame file, line number) for each entry of a manifest. A last line
     that a killed run left half-written is skipped with a warning (see read_manifest)."""
     entries = []
     for line_number, entry in read_manifest(manifest, argument="frames"):
@@ -58,7 +58,7 @@ def _frame_files(frames: Path) -> list[Path]:
     if frames.is_file():
         if frames.suffix.lower() != ".jsonl":
             raise ValueError(
-                "frames must be a folder of PNG frames, a frames.jsonl manifest or an iterable "
+                f"frames must be a folder of PNG frames, a {MANIFEST_NAME} manifest or an iterable "
                 f"of arrays. Received: frames='{frames}'"
             )
         return _frames_from_manifest(frames, _read_manifest(frames))
@@ -67,7 +67,7 @@ def _frame_files(frames: Path) -> list[Path]:
         return _frames_from_manifest(inside, _read_manifest(inside))
     beside = frames.parent / MANIFEST_NAME
     if beside.is_file():
-        # A run folder holding frames/ and frames.jsonl: keep the manifest's order for the
+        # A run folder holding frames/ and its manifest: keep the manifest's order for the
         # entries that live in this folder.
         folder = frames.resolve()
         entries = [(p, n) for p, n in _read_manifest(beside) if p.resolve().parent == folder]
@@ -169,7 +169,7 @@ def _source(frames) -> tuple[Iterator[tuple[str, np.ndarray]], int | None]:
     if isinstance(frames, Iterable):
         return _from_iterable(frames), len(frames) if hasattr(frames, "__len__") else None
     raise TypeError(
-        "frames must be a folder of PNG frames, a frames.jsonl manifest or an iterable of "
+        f"frames must be a folder of PNG frames, a {MANIFEST_NAME} manifest or an iterable of "
         f"(height, width, 3) uint8 arrays. Received: {type(frames).__name__}"
     )
 
