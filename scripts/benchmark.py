@@ -284,7 +284,7 @@ def measure_frame(bench: Bench) -> tuple[list[Row], dict]:
     images = bench.x_test[list(NOTES_IMAGE_INDICES)]
     labels = bench.y_test[list(NOTES_IMAGE_INDICES)]
     plotter = ConvPlotter(bench.model, images, labels=labels, class_names=bench.class_names,
-                          channels=NOTES_CHANNELS, build=True)
+                          channels=NOTES_CHANNELS)
     frames_dir = bench.fresh_dir("frame-ours")
     sinks = [PngSink(frames_dir), ManifestSink(frames_dir / MANIFEST_NAME, frames_dir=frames_dir)]
     for sink in sinks:

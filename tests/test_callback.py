@@ -75,9 +75,9 @@ def test_probe_built_once_and_one_batched_pass_per_frame(tiny_cnn, tiny_data, tm
             built.append(1)
             super().__init__(*args, **kwargs)
 
-        def __call__(self, images):
-            calls.append(len(images))
-            return super().__call__(images)
+        def dispatch(self):
+            calls.append(len(self.sample))
+            return super().dispatch()
 
     monkeypatch.setattr(plotter_module, "ActivationProbe", CountingProbe)
     callback = PlotConvCallback(tiny_data[0][:5], frames_dir=tmp_path, every_n_batches=3)

@@ -22,7 +22,7 @@ def _grid_cells(dataset, data_dir):
     """Where the cells of the default layout are, from a renderer built the same way."""
     _, (x_test, _), _ = load_dataset(dataset, data_dir=data_dir)
     images = x_test[list(NOTES_IMAGE_INDICES)][..., None] / np.float32(255)
-    probe = ActivationProbe(default_cnn(seed=0))
+    probe = ActivationProbe(default_cnn(seed=0), images)
     return GridRenderer(probe.views, images).cells()
 
 

@@ -180,13 +180,13 @@ def test_a_model_with_several_inputs_is_not_supported(keras, tiny_data, tmp_path
     model.compile(loss="sparse_categorical_crossentropy")
     callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path)
     message = (r"Models with several inputs are not supported: model 'two_inputs' has 2 inputs\. "
-               r"Supported: models with one image input")
+               r"Supported: models with one input")
     with pytest.raises(ValueError, match=message):
         model.fit([tiny_data[0], tiny_data[0]], tiny_data[1], batch_size=8, verbose=0,
                   callbacks=[callback, batches])
     assert batches.count == 0
     with pytest.raises(ValueError, match=message):
-        ActivationProbe(model)
+        ActivationProbe(model, tiny_data[0][:2])
 
 
 def test_a_model_without_a_drawable_layer_is_not_supported(keras, tmp_path, batches):
@@ -202,28 +202,28 @@ def test_a_model_without_a_drawable_layer_is_not_supported(keras, tmp_path, batc
     assert batches.count == 0
 
 
-def test_an_unbuilt_or_subclassed_model_is_not_supported(keras, tiny_data, tmp_path, batches):
-    with pytest.raises(ValueError, match=r"not supported until it is built.*model\.build\(input_shape\)"):
-        ActivationProbe(keras.Sequential([keras.layers.Dense(3)], name="unbuilt"))
-
+def test_a_subclassed_model_is_drawn_in_the_order_its_call_runs_the_layers(keras, tiny_data, tmp_path):
     class Subclassed(keras.Model):
         def __init__(self):
             super().__init__(name="subclassed")
-            self.flat = keras.layers.Flatten()
-            self.dense = keras.layers.Dense(5, activation="softmax")
+            self.dense = keras.layers.Dense(5, activation="softmax", name="dense")  # made first, called last
+            self.conv = keras.layers.Conv2D(4, 3, activation="relu", name="conv")
+            self.flat = keras.layers.Flatten(name="flat")
 
         def call(self, x):
-            return self.dense(self.flat(x))
+            return self.dense(self.flat(self.conv(x)))
 
     model = Subclassed()
-    model.compile(loss="sparse_categorical_crossentropy")
-    callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path)
-    with pytest.raises(ValueError, match=r"Model 'subclassed' is not supported: it has no defined input.*"
-                                         r"Supported: a functional model, or a Sequential model"):
-        _fit(model, tiny_data, callback, batches)
-    assert batches.count == 0
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=4)
+    _fit(model, tiny_data, callback)
+    assert [view.name for view in callback._plotter.views] == ["conv", "flat", "dense"]
+    assert len(list(tmp_path.glob("*.png"))) == 4  # batches 0, 4, 8 and the last, 9
+
+
+def test_something_that_is_not_a_model_is_refused(tiny_data):
     with pytest.raises(TypeError, match=r"model must be a keras\.Model\. Received: str"):
-        ActivationProbe("model")
+        ActivationProbe("model", tiny_data[0][:2])
 
 
 @pytest.mark.parametrize("poison", [math.nan, math.inf])

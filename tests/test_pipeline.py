@@ -21,9 +21,9 @@ class ListSink(Sink):
 
 def test_order_is_kept_and_nothing_is_lost_under_back_pressure():
     sink = ListSink(delay_s=0.002)
-    pipeline = FramePipeline(lambda x: x * 2, [sink], queue_size=2)
+    pipeline = FramePipeline(lambda job: (job[0] * 2, job[1]), [sink], queue_size=2)
     for i in range(50):
-        pipeline.submit(i, record=i)
+        pipeline.submit((i, i))
     pipeline.close()
     assert [r for _, r in sink.frames] == list(range(50))
     assert [f for f, _ in sink.frames] == [2 * i for i in range(50)]
@@ -33,10 +33,10 @@ def test_order_is_kept_and_nothing_is_lost_under_back_pressure():
 def test_submit_waits_when_the_queue_is_full():
     gate = threading.Event()
     sink = ListSink()
-    pipeline = FramePipeline(lambda x: (gate.wait(), x)[1], [sink], queue_size=1)
-    pipeline.submit(0, record=0)  # taken by the worker, which then waits on the gate
-    pipeline.submit(1, record=1)  # fills the queue
-    waited = threading.Thread(target=pipeline.submit, args=(2,), kwargs={"record": 2})
+    pipeline = FramePipeline(lambda job: (gate.wait(), job)[1], [sink], queue_size=1)
+    pipeline.submit((0, 0))  # taken by the worker, which then waits on the gate
+    pipeline.submit((1, 1))  # fills the queue
+    waited = threading.Thread(target=pipeline.submit, args=((2, 2),))
     waited.start()
     time.sleep(0.1)
     assert waited.is_alive()  # back-pressure, not loss
@@ -49,15 +49,15 @@ def test_submit_waits_when_the_queue_is_full():
 def test_a_render_error_reaches_the_caller_and_sinks_are_closed():
     sink = ListSink()
 
-    def render(x):
-        if x == 3:
+    def render(job):
+        if job[0] == 3:
             raise ValueError("bad frame")
-        return x
+        return job
 
     pipeline = FramePipeline(render, [sink])
     with pytest.raises(ValueError, match="bad frame"):  # the worker's own error, type kept
         for i in range(100):
-            pipeline.submit(i, record=i)
+            pipeline.submit((i, i))
             time.sleep(0.005)
     pipeline.close()
     assert sink.closed and [r for _, r in sink.frames] == [0, 1, 2]
@@ -68,20 +68,20 @@ def test_close_after_an_interrupt_finishes_queued_frames_and_closes():
     pipeline = FramePipeline(lambda x: x, [sink])
     try:
         for i in range(5):
-            pipeline.submit(i, record=i)
+            pipeline.submit((i, i))
         raise KeyboardInterrupt
     except KeyboardInterrupt:
         pipeline.close()
     assert [r for _, r in sink.frames] == [0, 1, 2, 3, 4] and sink.closed
     assert not any(t.name == "vizcallbacks-frames" for t in threading.enumerate())
     with pytest.raises(RuntimeError, match="closed"):
-        pipeline.submit(9, record=9)
+        pipeline.submit((9, 9))
 
 
 def test_foreground_mode_renders_at_once():
     sink = ListSink()
     pipeline = FramePipeline(lambda x: x, [sink], background=False)
-    pipeline.submit(1, record="a")
+    pipeline.submit((1, "a"))
     assert sink.frames == [(1, "a")]
     pipeline.close()
 

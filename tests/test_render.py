@@ -9,7 +9,7 @@ from vizcallbacks.render import GridRenderer, Stamp
 
 
 def _renderer(model, images, **options):
-    probe = ActivationProbe(model, input_shape=images.shape[1:])
+    probe = ActivationProbe(model, images)
     return probe, GridRenderer(probe.views, images, **options)
 
 
@@ -30,7 +30,7 @@ def test_plot_conv_returns_an_rgb_frame_with_one_column_per_drawable_layer(tiny_
 def test_every_frame_of_a_run_has_the_same_size(tiny_cnn, tiny_data):
     images, labels = tiny_data
     probe, renderer = _renderer(tiny_cnn, images[:4], labels=labels[:4], class_names=list("abcde"))
-    sizes = {renderer.render(probe(images[:4]), Stamp(e, b, a, l)).shape
+    sizes = {renderer.render(probe(), Stamp(e, b, a, l)).shape
              for e, b, a, l in [(1, 0, 0.1, 2.3), (12, 12345, 1.0, 0.0001), (2, 5, math.nan, math.nan)]}
     assert len(sizes) == 1
 
@@ -64,7 +64,7 @@ def test_explicit_channel_beyond_a_layer_names_the_layer_and_its_count(tiny_cnn,
 def test_every_cell_shows_content(tiny_cnn, tiny_data):
     images, labels = tiny_data
     probe, renderer = _renderer(tiny_cnn, images[:3], labels=labels[:3], normalization="minmax")
-    frame = renderer.render(probe(images[:3]), Stamp(1, 0))
+    frame = renderer.render(probe(), Stamp(1, 0))
     for image, row, column, rows, cols in renderer.cells():
         cell = frame[rows, cols]
         assert len(np.unique(cell.reshape(-1, 3), axis=0)) > 1, (image, row, column)
@@ -78,34 +78,48 @@ def test_plot_conv_works_on_sequential_without_input_and_branched_functional(mod
         model.build((None, 12, 12, 1))
     frame = plot_conv(model, images[:2, ..., 0], labels=labels[:2])  # channel axis added for us
     assert frame.ndim == 3
-    probe = ActivationProbe(model, input_shape=(12, 12, 1))
+    probe = ActivationProbe(model, images[:2])
     names = [v.name for v in probe.views]
     if model_name == "branched_model":
         # the nested model is one column; BatchNormalization and Dropout are drawn too
         assert names == ["left", "right", "add", "bn", "nested", "flat", "drop", "logits"]
-        probabilities = probe(images[:2]).probabilities
+        probabilities = probe().probabilities
         np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)  # logits -> softmax
 
 
 def test_layers_by_name_and_index(tiny_cnn, tiny_data):
     images, _ = tiny_data
-    probe = ActivationProbe(tiny_cnn, layers=["pool", -1])
+    probe = ActivationProbe(tiny_cnn, images[:3], layers=["pool", -1])
     assert [v.name for v in probe.views] == ["pool", "out"]
-    acts = probe(images[:3])
+    acts = probe()
     assert acts.outputs[0].shape == (3, 5, 5, 6) and acts.outputs[1].shape == (3, 5)
 
 
 def test_unknown_layer_lists_the_layers_that_exist(tiny_cnn):
     with pytest.raises(ValueError, match=r"no layer named 'conv1'.*\['conv', 'pool', 'flat', 'out'\]"):
-        ActivationProbe(tiny_cnn, layers=["conv1"])
+        ActivationProbe(tiny_cnn, np.zeros((1, 12, 12, 1), np.float32), layers=["conv1"])
     with pytest.raises(ValueError, match=r"index 9 is out of range.*0\.\.3"):
-        ActivationProbe(tiny_cnn, layers=[9])
+        ActivationProbe(tiny_cnn, np.zeros((1, 12, 12, 1), np.float32), layers=[9])
 
 
-def test_unbuilt_model_is_refused_with_what_to_do(keras):
-    model = keras.Sequential([keras.layers.Dense(3)])
-    with pytest.raises(ValueError, match="not built"):
-        ActivationProbe(model)
+def test_an_unbuilt_model_is_built_by_the_first_pass_on_its_images(keras):
+    model = keras.Sequential([keras.layers.Dense(3, name="dense")])
+    probe = ActivationProbe(model, np.ones((2, 4), np.float32))
+    assert model.built and [(v.name, v.shape) for v in probe.views] == [("dense", (3,))]
+    assert probe().outputs[0].shape == (2, 3)
+
+
+def test_images_the_model_cannot_run_on_are_named_with_what_went_wrong(keras):
+    class Picky(keras.Model):
+        def __init__(self):
+            super().__init__(name="picky")
+            self.dense = keras.layers.Dense(3)
+
+        def call(self, x):
+            return self.dense(keras.ops.reshape(x, (-1, 5)))
+
+    with pytest.raises(ValueError, match=r"model 'picky' could not run on the images \(shape \(2, 4\), dtype float32\)"):
+        ActivationProbe(Picky(), np.ones((2, 4), np.float32))
 
 
 def test_images_that_do_not_fit_the_input_are_refused(tiny_cnn):
@@ -128,7 +142,7 @@ def test_nan_activations_are_drawn_and_the_stamp_says_nan(tiny_cnn, tiny_data):
 def test_stable_normalization_follows_a_layer_slowly(tiny_cnn, tiny_data):
     images, _ = tiny_data
     probe, renderer = _renderer(tiny_cnn, images[:2])
-    acts = probe(images[:2])
+    acts = probe()
     first = renderer.render(acts)
     doubled = Activations(tuple(o * 3 for o in acts.outputs), acts.probabilities)
     stable = renderer.render(doubled)
@@ -141,7 +155,7 @@ def test_stable_normalization_follows_a_layer_slowly(tiny_cnn, tiny_data):
 def test_frame_colours_are_all_in_the_renderer_palette(tiny_cnn, tiny_data):
     images, labels = tiny_data
     probe, renderer = _renderer(tiny_cnn, images[:3], labels=labels[:3])
-    frame = renderer.render(probe(images[:3]), Stamp(1, 2, 0.5, 1.0))
+    frame = renderer.render(probe(), Stamp(1, 2, 0.5, 1.0))
     colours = {tuple(c) for c in np.unique(frame.reshape(-1, 3), axis=0)}
     assert colours <= {tuple(c) for c in renderer.palette}
     # fewer than 256: a GIF keeps an entry free for transparency
@@ -164,7 +178,7 @@ def test_a_warm_renderer_draws_what_a_fresh_one_draws(tiny_cnn, tiny_data):
     """Text drawn once and kept for later frames changes no pixel."""
     images, labels = tiny_data
     probe, warm = _renderer(tiny_cnn, images[:4], labels=labels[:4], class_names=list("abcde"))
-    acts = probe(images[:4])
+    acts = probe()
     for batch in range(5):
         warm.render(acts, Stamp(1, batch, 0.5, 1.0))
     _, fresh = _renderer(tiny_cnn, images[:4], labels=labels[:4], class_names=list("abcde"))

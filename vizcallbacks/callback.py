@@ -1,9 +1,16 @@
 """`PlotConvCallback`: every N batches of `model.fit`, a frame of the layer activations.
 
-The callback only decides *when*. A `ConvPlotter` (`plotter.py`) runs one batched forward
-pass in the training thread, so the frame shows the model exactly at that batch, and draws
-it in a background thread (`pipeline.py`), which hands it to the sinks (`sinks/`): PNG
-files, the manifest, movies, and any the user adds.
+The callback only decides *when*. A frame shows the model after a batch, so it is taken
+at the next moment the training thread is between batches: `on_train_batch_begin` of
+the next batch, or the end of the epoch. There a `ConvPlotter` (`plotter.py`) only starts
+one batched forward pass; a background thread (`pipeline.py`) waits for it, draws the
+frame and hands it to the sinks (`sinks/`): PNG files, the manifest, movies, and any the
+user adds.
+
+The callback is `async_safe`: Keras may then run `on_train_batch_end` in its own threads
+(JAX, PyTorch), and the training thread never stops to turn each batch's figures into
+Python numbers. That hook only notes the figures (`timing.LogBook`); the frame of a
+batch waits for them in the background thread.
 """
 
 from __future__ import annotations
@@ -12,18 +19,21 @@ import os
 import time
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from .activations import check_layer_choice
+from .activations import PendingActivations, check_layer_choice
 from .checks import check_choice, check_cmap, check_fps, check_path, check_positive_int, check_writable_dir
+from .distribute import is_chief
 from .framefiles import FrameRecord, read_png
 from .pipeline import FramePipeline
 from .plotter import ConvPlotter
 from .render import NORMALIZATIONS, GridRenderer, Stamp, check_channels, prepare_images
 from .sinks import FramesFolder, ManifestSink, MovieSink, PngSink, Sink
+from .timing import FrameSchedule, LogBook
 
 __all__ = ["PlotConvCallback", "StopAfterSteps"]
 
@@ -173,6 +183,7 @@ class PlotConvCallback(keras.callbacks.Callback):
         self._movies_made: set[Path] = set()
         self._pipeline: FramePipeline | None = None
         self._finalizer = None
+        self._active = False
 
     # ---- context manager: finishes files even when fit raises -----------------------
     def __enter__(self):
@@ -198,36 +209,83 @@ class PlotConvCallback(keras.callbacks.Callback):
             self._finalizer()
 
     # ---- hooks -----------------------------------------------------------------
+    # Keras calls on_train_batch_end of an async_safe callback from its own threads on
+    # JAX and PyTorch; every other hook runs in the training thread.
+    async_safe = True
+
     def on_train_begin(self, logs=None):
         self.close()  # a run that raised earlier without close()
-        self._prepare()
+        model = self.model  # the one read of Callback.model: on JAX it syncs every weight
+        self._active = is_chief(model)
+        if self._active:
+            self._prepare(model)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-        if not self._opened:
-            self._open(first_epoch=epoch)
+        if self._active:
+            self._start_epoch(epoch)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._active and batch > 0:
+            self._after_batch(batch - 1)
 
     def on_train_batch_end(self, batch, logs=None):
-        self._step += 1
-        self._last = (batch, dict(logs or {}))
-        if batch % self.every_n_batches == 0:
-            self._capture(batch, self._last[1])
+        if self._active:
+            self._logs.put(self._epoch, batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._active:
+            self._end_epoch()
 
     def on_train_end(self, logs=None):
         try:
-            if self._last is not None and self._last_captured_step != self._step:
-                self._capture(self._last[0], self._last[1], final=True)
+            if self._active:
+                self._capture_final()
         finally:
             self.close()
 
+    # ---- when ------------------------------------------------------------------
+    def _start_epoch(self, epoch: int) -> None:
+        if not self._opened:
+            self._open(first_epoch=epoch)
+            self._epoch_first_step = epoch * (self._steps_per_epoch or 0)
+        self._epoch = epoch
+        self._schedule.start_epoch()
+
+    def _after_batch(self, batch: int) -> None:
+        """The training thread is past `batch`: take its frame if one is due."""
+        self._last_batch = batch
+        due = self._schedule.due(batch)
+        if due is not None:
+            self._capture(batch, due_batch=due)
+
+    def _end_epoch(self) -> None:
+        # Keras has run every on_train_batch_end of the epoch by now, so the log book
+        # knows its last batch (with steps_per_execution, the last hook's batch).
+        last = self._logs.last_batch(self._epoch)
+        if last is None:
+            return
+        if self._steps_per_epoch:
+            last = min(last, self._steps_per_epoch - 1)
+        self._after_batch(last)
+        self._epoch_first_step += last + 1
+
+    def _capture_final(self) -> None:
+        """The frame of the end of training, unless the last batch has one already."""
+        if self._last_batch is None:
+            return
+        # _end_epoch moved the step count on past the last batch.
+        if self._last_captured_step != self._epoch_first_step:
+            self._capture(self._last_batch, due_batch=None, final=True,
+                          step=self._epoch_first_step)
+
     # ---- work ------------------------------------------------------------------
-    def _prepare(self):
+    def _prepare(self, model):
         """Everything that needs the model, once per fit: the plotter (probe and renderer),
         and the folders checked, so that a mistake is reported before the first batch."""
         self._plotter = ConvPlotter(
-            self.model, self.images, labels=self.labels, class_names=self.class_names, layers=self.layers,
+            model, self.images, labels=self.labels, class_names=self.class_names, layers=self.layers,
             channels=self.channels, channels_per_image=self.channels_per_image,
-            normalization=self.normalization, cmap=self.cmap, cell_px=self.cell_px, build=True,
+            normalization=self.normalization, cmap=self.cmap, cell_px=self.cell_px,
             renderer_factory=self.renderer_factory)
         self._folder = FramesFolder(self.frames_dir, manifest_path=self.manifest_path,
                                     overwrite=self.overwrite) if self.keep_frames else None
@@ -240,9 +298,11 @@ class PlotConvCallback(keras.callbacks.Callback):
         self._digits = _name_digits(epochs=self.params.get("epochs") or 1, steps=steps)
         self._opened = False
         self._epoch = 0
-        self._step = 0
-        self._last = None
+        self._epoch_first_step = 0
+        self._last_batch = None
         self._last_captured_step = None
+        self._schedule = FrameSchedule(self.every_n_batches)
+        self._logs = LogBook()
         self._started = self.clock()
 
     def _open(self, first_epoch: int):
@@ -263,11 +323,11 @@ class PlotConvCallback(keras.callbacks.Callback):
                                    digits=self._digits)]
         self._movie_sinks = [MovieSink(self._movie_writer(path)) for path in self.movie_paths]
         sinks += [*self._movie_sinks, *self.extra_sinks]
-        self._pipeline = FramePipeline(self._plotter.render, sinks, earlier=earlier,
-                                       background=self.background)
+        # The pipeline holds no reference to the callback, whose finalizer must be free
+        # to run when a user drops it after fit raised.
+        draw = _FrameDrawer(self._plotter, self._logs, batch_size=self.batch_size)
+        self._pipeline = FramePipeline(draw, sinks, earlier=earlier, background=self.background)
         self._finalizer = weakref.finalize(self, self._pipeline.close)
-        if self._steps_per_epoch:
-            self._step = first_epoch * self._steps_per_epoch
         self._opened = True
 
     def _check_movie_replaceable(self, path: Path, *, resume: bool) -> None:
@@ -315,19 +375,49 @@ class PlotConvCallback(keras.callbacks.Callback):
             writer.palette = self._plotter.palette
         return writer
 
-    def _capture(self, batch: int, logs: dict, *, final: bool = False):
-        activations = self._plotter.capture()
+    def _capture(self, batch: int, *, due_batch: int | None, final: bool = False,
+                 step: int | None = None):
+        """In the training thread: start the forward pass, note when, hand it on."""
+        step = self._epoch_first_step + batch + 1 if step is None else step
+        now = self.clock()
+        self._pipeline.submit(_Capture(
+            pending=self._plotter.dispatch(), epoch=self._epoch, batch=batch, due_batch=due_batch,
+            step=step, time_s=round(now - self._started, 4), wall_time=now, final=final))
+        self._last_captured_step = step
+
+
+class _FrameDrawer:
+    """In the background thread: waits for a capture's forward pass and for its batch's
+    figures, then draws the frame and writes its record."""
+
+    def __init__(self, plotter: ConvPlotter, logs: LogBook, *, batch_size: int | None):
+        self.plotter, self.logs, self.batch_size = plotter, logs, batch_size
+
+    def __call__(self, capture: _Capture) -> tuple[np.ndarray, FrameRecord]:
+        logs = self.logs.get(capture.epoch, capture.batch)
         accuracy = _accuracy(logs)
         loss = float(logs["loss"]) if "loss" in logs else None
-        now = self.clock()
         record = FrameRecord(
-            epoch=self._epoch + 1, batch=batch, step=self._step,
-            examples_seen=None if self.batch_size is None else self._step * self.batch_size,
-            accuracy=accuracy, loss=loss, time_s=round(now - self._started, 4),
-            wall_time=now, final=final)
-        stamp = Stamp(epoch=self._epoch + 1, batch=batch, accuracy=accuracy, loss=loss)
-        self._pipeline.submit(activations, stamp, record=record)
-        self._last_captured_step = self._step
+            epoch=capture.epoch + 1, batch=capture.batch, step=capture.step,
+            examples_seen=None if self.batch_size is None else capture.step * self.batch_size,
+            accuracy=accuracy, loss=loss, time_s=capture.time_s, wall_time=capture.wall_time,
+            final=capture.final, due_batch=capture.due_batch)
+        stamp = Stamp(epoch=capture.epoch + 1, batch=capture.batch, accuracy=accuracy, loss=loss)
+        return self.plotter.render(capture.pending.result(), stamp), record
+
+
+@dataclass(frozen=True)
+class _Capture:
+    """A frame on its way: the forward pass started in the training thread, and when."""
+
+    pending: PendingActivations
+    epoch: int          # 0-based, as Keras's hooks count
+    batch: int
+    due_batch: int | None
+    step: int
+    time_s: float
+    wall_time: float
+    final: bool
 
 
 def _check_sinks(sinks) -> tuple[Sink, ...]:
@@ -348,8 +438,9 @@ def _check_sinks(sinks) -> tuple[Sink, ...]:
 
 
 class StopAfterSteps(keras.callbacks.Callback):
-    """Ends `fit` after `max_steps` batches in all (Keras checks `stop_training` after
-    each batch), so that the final frame comes right after them.
+    """Ends `fit` after `max_steps` batches in all, so that the final frame comes right
+    after them. With `compile(steps_per_execution=k)`, Keras runs k batches at a time
+    and `fit` ends after the group that reaches `max_steps`.
 
     >>> model.fit(x, y, callbacks=[PlotConvCallback(...), StopAfterSteps(300)])
 
@@ -357,13 +448,22 @@ class StopAfterSteps(keras.callbacks.Callback):
         max_steps: how many batches to train, over all epochs.
     """
 
+    # Counts in on_train_batch_begin (always in the training thread), so that Keras may
+    # keep its batch-end hooks off that thread.
+    async_safe = True
+
     def __init__(self, max_steps: int):
         super().__init__()
         self.max_steps = check_positive_int(max_steps, "max_steps")
         self.steps = 0
+        self._group = 1
 
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
+    def on_train_begin(self, logs=None):
+        self._group = int(getattr(self.model, "steps_per_execution", 1) or 1)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        # Keras checks stop_training once this batch (or group) has run.
+        self.steps += self._group
         if self.steps >= self.max_steps:
             self.model.stop_training = True
 

@@ -68,6 +68,10 @@ class FrameRecord:
         time_s: seconds since training began.
         wall_time: the clock's time (`time.time()`) of the frame.
         final: whether this is the frame made at the end of training.
+        due_batch: the multiple of `every_n_batches` this frame stands for: `batch` itself,
+            unless Keras calls its hooks once per several batches
+            (`compile(steps_per_execution=k)`), when the frame falls at the first hook at
+            or after the multiple; None for the final frame.
     """
 
     epoch: int
@@ -79,6 +83,7 @@ class FrameRecord:
     time_s: float
     wall_time: float
     final: bool = False
+    due_batch: int | None = None
 
     def file_name(self, digits: tuple[int, int] = (2, 4)) -> str:
         """This frame's PNG name (see `frame_name`).

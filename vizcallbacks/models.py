@@ -3,7 +3,34 @@ a 128-unit dense layer, a softmax), with readable layer names."""
 
 from __future__ import annotations
 
-__all__ = ["default_cnn"]
+__all__ = ["default_cnn", "set_random_seed"]
+
+
+def set_random_seed(seed: int) -> None:
+    """`keras.utils.set_random_seed`, without starting TensorFlow where it is not the backend.
+
+    Keras seeds TensorFlow whenever it is installed (for `tf.data` pipelines), which under
+    JAX or PyTorch imports it: two seconds, and its start-up lines in a process that never
+    uses it. Keras draws every unseeded initializer's and layer's seed from Python's
+    `random`, so seeding Python, NumPy (and torch, as Keras does) makes the same weights.
+
+    Args:
+        seed: the seed.
+    """
+    import random
+
+    import keras
+    import numpy as np
+
+    if keras.backend.backend() == "tensorflow":
+        keras.utils.set_random_seed(seed)
+        return
+    random.seed(seed)
+    np.random.seed(seed)
+    if keras.backend.backend() == "torch":
+        import torch
+
+        torch.manual_seed(seed)
 
 
 def default_cnn(*, input_shape: tuple[int, int, int] = (28, 28, 1), classes: int = 10,
@@ -27,7 +54,7 @@ def default_cnn(*, input_shape: tuple[int, int, int] = (28, 28, 1), classes: int
     import keras
 
     if seed is not None:
-        keras.utils.set_random_seed(seed)
+        set_random_seed(seed)
     layers = keras.layers
     model = keras.Sequential([
         keras.Input(shape=input_shape),

@@ -23,15 +23,15 @@ _STOP = object()
 
 
 class FramePipeline:
-    """`submit(*args, record=record)` calls `render(*args)` and sends the frame with its
-    record to every sink, in a worker thread (`background=True`) or at once.
+    """`submit(job)` calls `render(job)`, which returns a frame and its record, and sends
+    them to every sink, in a worker thread (`background=True`) or at once.
 
-    >>> pipeline = FramePipeline(plotter.render, [PngSink("frames")])
-    >>> pipeline.submit(activations, stamp, record=record)
-    >>> pipeline.close()        # waits for every frame, then finishes the sinks
+    >>> pipeline = FramePipeline(draw, [PngSink("frames")])
+    >>> pipeline.submit(capture)   # draw(capture) -> (frame, FrameRecord), in the worker
+    >>> pipeline.close()           # waits for every frame, then finishes the sinks
 
     Args:
-        render: makes a frame from the arguments of `submit`.
+        render: makes `(frame, record)` from a job given to `submit`.
         sinks: `Sink` instances, sent every frame in this order; opened here, in order.
             If one fails to open, those opened so far (and it) are aborted and the error
             is raised.
@@ -65,13 +65,12 @@ class FramePipeline:
             self._worker = threading.Thread(target=self._work, name="vizcallbacks-frames", daemon=True)
             self._worker.start()
 
-    def submit(self, *args, record) -> None:
-        """Render a frame from `args` and send it with `record` to every sink; waits while
+    def submit(self, job) -> None:
+        """Render a frame from `job` and send it with its record to every sink; waits while
         the queue is full.
 
         Args:
-            *args: the arguments of `render`.
-            record: what the sinks are told of the frame (a `FrameRecord`).
+            job: what `render` takes.
 
         Raises:
             RuntimeError: the pipeline is closed.
@@ -81,12 +80,12 @@ class FramePipeline:
         if self._closed:
             raise RuntimeError("FramePipeline is closed; no more frames can be submitted.")
         if self._queue is None:
-            self._process(args, record)
+            self._process(job)
         else:
-            self._queue.put((args, record))
+            self._queue.put(job)
 
-    def _process(self, args, record) -> None:
-        frame = self.render(*args)
+    def _process(self, job) -> None:
+        frame, record = self.render(job)
         for sink in self.sinks:
             sink.send(frame, record)
         self.frames_sent += 1
@@ -98,7 +97,7 @@ class FramePipeline:
                 if item is _STOP:
                     return
                 if self._error is None:  # after an error, drain without working
-                    self._process(*item)
+                    self._process(item)
             except BaseException as error:  # handed to the training thread
                 self._error = error
             finally:

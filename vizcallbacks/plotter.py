@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .activations import ActivationProbe, Activations, check_model
+from .activations import KINDS, ActivationProbe, Activations, PendingActivations, check_model
 from .render import GridRenderer, Stamp, prepare_images
 
 __all__ = ["ConvPlotter", "plot_conv"]
@@ -23,13 +23,15 @@ class ConvPlotter:
     >>> plotter.render(plotter.capture(), Stamp(epoch=1))                # the same, in two steps
 
     Args:
-        model: a built Keras model with one image input.
+        model: a Keras model with one input and one output: Sequential, functional or
+            subclassed. One not built yet is built by a first call on `images`.
         images: the images to show, in the form the model takes (already scaled); a
             grayscale batch may lack its channel axis.
         labels: true class per image (indices or one-hot), printed beside each row.
         class_names: names of the classes, for the labels and predictions.
-        layers: names or indices of the layers to show; default every layer whose output
-            is 4-D feature maps or 2-D vectors.
+        layers: names or indices of the layers to show, or "all"; default every layer
+            whose output the renderer can draw, and for a deep model the last layer of
+            each stage and the output, at most 12 (see `ActivationProbe`).
         channels: feature-map channels shown for the first image; default (1, 5, 10, 20),
             clipped to what each layer has.
         channels_per_image: rows per image: one count for all, or one per image; default
@@ -37,8 +39,6 @@ class ConvPlotter:
         normalization: "stable", "minmax" or "standardize" (see `GridRenderer`).
         cmap: a matplotlib colormap name.
         cell_px: the side of one grid cell in pixels, 8..512.
-        build: let the probe build a Sequential model without `Input` on the images'
-            shape (the callback, inside `fit`, before the first step has built it).
         renderer_factory: called as `GridRenderer` is, to make the renderer.
 
     Raises:
@@ -49,13 +49,13 @@ class ConvPlotter:
     def __init__(self, model, images, *, labels=None, class_names: Sequence[str] | None = None,
                  layers: Sequence[str | int] | None = None, channels: Sequence[int] | None = None,
                  channels_per_image: int | Sequence[int] | None = None, normalization: str = "stable",
-                 cmap: str = "inferno", cell_px: int = 56, build: bool = False,
+                 cmap: str = "inferno", cell_px: int = 56,
                  renderer_factory: Callable[..., GridRenderer] = GridRenderer):
         check_model(model)  # several inputs: say so, rather than that the images do not fit
-        images = prepare_images(images, _declared_input_shape(model))
-        self.probe = ActivationProbe(model, layers=layers, input_shape=images.shape[1:], build=build)
         #: The images as the model takes them: a float32 batch.
-        self.images = prepare_images(images, self.probe.input_shape)
+        self.images = prepare_images(images, _declared_input_shape(model))
+        self.probe = ActivationProbe(model, self.images, layers=layers,
+                                     kinds=getattr(renderer_factory, "KINDS", KINDS.values()))
         self.renderer = renderer_factory(
             self.probe.views, self.images, labels=labels, class_names=class_names, channels=channels,
             channels_per_image=channels_per_image, normalization=normalization, cmap=cmap, cell_px=cell_px)
@@ -82,7 +82,17 @@ class ConvPlotter:
         Returns:
             The chosen layers' outputs and the model's class probabilities.
         """
-        return self.probe(self.images)
+        return self.probe()
+
+    def dispatch(self) -> PendingActivations:
+        """Start a forward pass over the images and return at once; the pass runs
+        meanwhile (on an accelerator), and `result()` on what this returns waits for it.
+        What the callback calls in the training thread.
+
+        Returns:
+            The pass under way.
+        """
+        return self.probe.dispatch()
 
     def render(self, activations: Activations, stamp: Stamp = Stamp()) -> np.ndarray:
         """Draw a frame from a forward pass (safe in another thread than `capture`'s).

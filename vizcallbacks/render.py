@@ -417,6 +417,9 @@ class GridRenderer:
         TypeError, ValueError: an option is not valid; the message says what is.
     """
 
+    #: The kinds of layer output (`LayerView.kind`) this renderer can draw.
+    KINDS = ("maps", "vector")
+
     def __init__(self, views: Sequence[LayerView], images: np.ndarray, *,
                  labels=None, class_names: Sequence[str] | None = None,
                  channels: Sequence[int] | None = None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import warnings
 import sys
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
@@ -70,9 +71,20 @@ def start_ffmpeg(output_args: Sequence[str], *, width: int, height: int, rate: f
     """
     import imageio_ffmpeg
 
-    process = subprocess.Popen(
+    with warnings.catch_warnings():
+        # JAX warns at every fork that a forked multithreaded process may deadlock; this
+        # child runs nothing but exec of ffmpeg, so the warning would only alarm users.
+        warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+        process = _popen(output_args, imageio_ffmpeg.get_ffmpeg_exe(), width=width, height=height,
+                         rate=rate, out_path=out_path, stderr=stderr)
+    _widen_pipe(process.stdin, frame_bytes=frame_bytes)
+    return process
+
+
+def _popen(output_args, ffmpeg: str, *, width, height, rate, out_path, stderr) -> subprocess.Popen:
+    return subprocess.Popen(
         [
-            imageio_ffmpeg.get_ffmpeg_exe(),
+            ffmpeg,
             "-hide_banner",
             "-loglevel", "error",
             "-f", "rawvideo",
@@ -88,8 +100,6 @@ def start_ffmpeg(output_args: Sequence[str], *, width: int, height: int, rate: f
         stderr=stderr,
         **_SHIELDED_FROM_CTRL_C,
     )
-    _widen_pipe(process.stdin, frame_bytes=frame_bytes)
-    return process
 
 
 def _widen_pipe(pipe, *, frame_bytes: int) -> None:
