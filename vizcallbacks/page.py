@@ -414,7 +414,11 @@ kbd { font: 11px ui-monospace, monospace; border: 1px solid #cbd2d9; border-bott
     document.getElementById("summary").textContent = parts.join(" · ");
   })();
 
-  // ---- panels: one image per run ------------------------------------------------------
+  // ---- panels: one image per run, side by side ---------------------------------------------
+  if (runs.length > 1) {
+    viewer.style.display = "grid";
+    viewer.style.gridTemplateColumns = "repeat(" + runs.length + ", minmax(0, 1fr))";
+  }
   var panels = runs.map(function (run, r) {
     var figure = el("figure", {"class": "panel"}, viewer);
     if (runs.length > 1) {
@@ -474,12 +478,16 @@ kbd { font: 11px ui-monospace, monospace; border: 1px solid #cbd2d9; border-bott
     var title = el("h2", {}, box);
     title.appendChild(document.createTextNode(metric.label));
     var valueLabel = el("span", {"class": "value"}, title);
-    var svg = el("svg", {"id": "chart-" + metric.key, "role": "img", "aria-label": metric.label + " curve"}, box, SVG);
-    var values = [];
-    runs.forEach(function (run) {
-      run.records.forEach(function (rec) { if (rec[metric.key] !== null && rec[metric.key] !== undefined) { values.push(rec[metric.key]); } });
+    var values = runs.map(function (run, r) {  // the current value of each run, in its colour
+      if (r > 0) { valueLabel.appendChild(document.createTextNode(" / ")); }
+      return el("span", runs.length > 1 ? {"style": "color:" + run.colour} : {}, valueLabel);
     });
-    var yLow = values.length ? Math.min.apply(null, values) : 0, yHigh = values.length ? Math.max.apply(null, values) : 1;
+    var svg = el("svg", {"id": "chart-" + metric.key, "role": "img", "aria-label": metric.label + " curve"}, box, SVG);
+    var ys = [];
+    runs.forEach(function (run) {
+      run.records.forEach(function (rec) { if (rec[metric.key] !== null && rec[metric.key] !== undefined) { ys.push(rec[metric.key]); } });
+    });
+    var yLow = ys.length ? Math.min.apply(null, ys) : 0, yHigh = ys.length ? Math.max.apply(null, ys) : 1;
     if (/accuracy/.test(metric.key)) { yLow = Math.max(0, Math.floor(yLow * 10) / 10); yHigh = Math.min(1, Math.ceil(yHigh * 10) / 10); }
     else { var pad = (yHigh - yLow) * 0.06 || Math.abs(yHigh) * 0.1 || 1; yLow = Math.max(yLow >= 0 ? 0 : -Infinity, yLow - pad); yHigh += pad; }
     if (!(yHigh > yLow)) { yHigh = yLow + 1; }
@@ -537,15 +545,13 @@ kbd { font: 11px ui-monospace, monospace; border: 1px solid #cbd2d9; border-bott
       var x = chart.px(timeline[i].x);
       chart.cursor.setAttribute("x1", x); chart.cursor.setAttribute("x2", x);
       svg.setAttribute("data-index", String(i));
-      var shown = [];
       chart.dots.forEach(function (dot, r) {
         var rec = record(r, i), y = rec[metric.key];
-        if (y === null || y === undefined) { dot.setAttribute("visibility", "hidden"); shown.push("–"); return; }
+        values[r].textContent = fmt(y);
+        if (y === null || y === undefined) { dot.setAttribute("visibility", "hidden"); return; }
         dot.setAttribute("visibility", "visible");
         dot.setAttribute("cx", chart.px(xOf(rec, timeline[i].picks[r]))); dot.setAttribute("cy", chart.py(y));
-        shown.push(fmt(y));
       });
-      valueLabel.textContent = shown.join(" / ");
     };
 
     function nearest(px) {
