@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from needs import need
 from vizcallbacks import PlotConvCallback
 from vizcallbacks.page import write_page
 
@@ -122,11 +123,10 @@ def _need(what: str):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _need("selenium")
+    need("selenium", INSTALL)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver_path = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").is_file() else None)
     if chromium is None:

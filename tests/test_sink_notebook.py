@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from needs import need
 from vizcallbacks.sinks.notebook import NotebookSink, in_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 KERNEL_NAME = "vizcallbacks-test"
+NOTEBOOK_INSTALL = "pip install nbclient nbformat ipykernel"
 
 # The cell: the network and data of tests/conftest.py, a frame every batch (far more than
 # 4 a second), each frame forwarded to the NotebookSink from the pipeline's background
@@ -85,7 +87,8 @@ def kernel_name(tmp_path, monkeypatch):
 def _execute(notebook, *, kernel_name, cwd):
     """Run `notebook`; return it executed and the display messages of each kind that the
     kernel addressed to its cells."""
-    nbclient = pytest.importorskip("nbclient", reason="pip install nbclient ipykernel nbformat")
+    nbclient = need("nbclient", NOTEBOOK_INSTALL)
+    need("ipykernel", NOTEBOOK_INSTALL)
 
     class CountingClient(nbclient.NotebookClient):
         def process_message(self, msg, cell, cell_index):
@@ -107,7 +110,7 @@ def _decode_png(encoded: str) -> np.ndarray:
 
 
 def test_live_view_in_a_real_notebook(kernel_name, tmp_path):
-    nbformat = pytest.importorskip("nbformat")
+    nbformat = need("nbformat", NOTEBOOK_INSTALL)
     frames_dir = tmp_path / "frames"
     rate = 4
     notebook = nbformat.v4.new_notebook()
@@ -140,7 +143,7 @@ def test_live_view_in_a_real_notebook(kernel_name, tmp_path):
 
 
 def test_outside_a_notebook_it_warns_once_and_shows_nothing():
-    import IPython  # noqa: F401  imported, yet no kernel: still not a notebook
+    need("IPython", NOTEBOOK_INSTALL)  # imported, yet no kernel: still not a notebook
 
     assert not in_notebook()
     sink = NotebookSink()

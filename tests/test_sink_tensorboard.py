@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from needs import need
 from vizcallbacks import PlotConvCallback
 
-pytest.importorskip("tensorboardX", reason="pip install tensorboardX")
-event_accumulator = pytest.importorskip(
-    "tensorboard.backend.event_processing.event_accumulator", reason="pip install tensorboard")
+need("tensorboardX", "pip install tensorboardX")
+event_accumulator = need("tensorboard.backend.event_processing.event_accumulator", "pip install tensorboard")
 
 from vizcallbacks.sinks.tensorboard import TensorBoardSink  # noqa: E402
 
