@@ -221,7 +221,7 @@ def _metrics(records: list[dict]) -> list[dict]:
 def _single_run_data(run_dir: Path, manifest_path: Path, entries, page_dir: Path) -> dict:
     files = _files(manifest_path, entries)
     records = [_page_record(record, _url(manifest_path.parent / file, page_dir))
-               for (_, record), file in zip(entries, files)]
+               for (_, record), file in zip(entries, files, strict=True)]
     x_key = "step" if all(record.get("step") is not None for record in records) else None
     timeline = [{"x": record[x_key] if x_key else index, "picks": [index]}
                 for index, record in enumerate(records)]
@@ -249,14 +249,14 @@ def _compare_data(run_dir: Path, manifest_path: Path, entries, page_dir: Path) -
         run_entries = _read_manifest(run_manifest)
         files = _files(run_manifest, run_entries)
         records = [_page_record(record, _url(run_manifest.parent / file, page_dir))
-                   for (_, record), file in zip(run_entries, files)]
+                   for (_, record), file in zip(run_entries, files, strict=True)]
         runs.append({"name": name, "colour": _RUN_COLOURS[position % len(_RUN_COLOURS)], "records": records})
     align = entries[0][1].get("align")
     x_key = _ALIGN_KEYS.get(align, "step")
     timeline = []
     for number, line in entries:
         picks = []
-        for name, run in zip(names, runs):
+        for name, run in zip(names, runs, strict=True):
             shown = line["runs"].get(name) or {}
             index = shown.get("index")
             if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(run["records"]):
@@ -485,18 +485,29 @@ kbd { font: 11px ui-monospace, monospace; border: 1px solid #cbd2d9; border-bott
     var svg = el("svg", {"id": "chart-" + metric.key, "role": "img", "aria-label": metric.label + " curve"}, box, SVG);
     var ys = [];
     runs.forEach(function (run) {
-      run.records.forEach(function (rec) { if (rec[metric.key] !== null && rec[metric.key] !== undefined) { ys.push(rec[metric.key]); } });
+      run.records.forEach(function (rec) {
+        if (rec[metric.key] !== null && rec[metric.key] !== undefined) { ys.push(rec[metric.key]); }
+      });
     });
     var yLow = ys.length ? Math.min.apply(null, ys) : 0, yHigh = ys.length ? Math.max.apply(null, ys) : 1;
-    if (/accuracy/.test(metric.key)) { yLow = Math.max(0, Math.floor(yLow * 10) / 10); yHigh = Math.min(1, Math.ceil(yHigh * 10) / 10); }
-    else { var pad = (yHigh - yLow) * 0.06 || Math.abs(yHigh) * 0.1 || 1; yLow = Math.max(yLow >= 0 ? 0 : -Infinity, yLow - pad); yHigh += pad; }
+    if (/accuracy/.test(metric.key)) {  // to the tenth around the values, within 0..1
+      yLow = Math.max(0, Math.floor(yLow * 10) / 10);
+      yHigh = Math.min(1, Math.ceil(yHigh * 10) / 10);
+    } else {  // a margin around the values, not below 0 for a loss that never is
+      var pad = (yHigh - yLow) * 0.06 || Math.abs(yHigh) * 0.1 || 1;
+      yLow = yLow >= 0 ? Math.max(0, yLow - pad) : yLow - pad;
+      yHigh += pad;
+    }
     if (!(yHigh > yLow)) { yHigh = yLow + 1; }
     var margin = {left: 46, right: 14, top: 10, bottom: 30};
     var chart = {svg: svg, width: 0, height: 180};
 
-    chart.px = function (x) { return margin.left + (x - xLow) / (xHigh - xLow) * (chart.width - margin.left - margin.right); };
-    chart.py = function (y) { return margin.top + (1 - (y - yLow) / (yHigh - yLow)) * (chart.height - margin.top - margin.bottom); };
-    chart.xAt = function (px) { return xLow + (px - margin.left) / (chart.width - margin.left - margin.right) * (xHigh - xLow); };
+    function plotWidth() { return chart.width - margin.left - margin.right; }
+    chart.px = function (x) { return margin.left + (x - xLow) / (xHigh - xLow) * plotWidth(); };
+    chart.py = function (y) {
+      return margin.top + (1 - (y - yLow) / (yHigh - yLow)) * (chart.height - margin.top - margin.bottom);
+    };
+    chart.xAt = function (px) { return xLow + (px - margin.left) / plotWidth() * (xHigh - xLow); };
 
     chart.draw = function () {
       chart.width = Math.max(160, svg.getBoundingClientRect().width || box.clientWidth);
