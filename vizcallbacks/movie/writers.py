@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import (check_choice, check_fps, check_int_in_range, check_path, check_positive_int,
-                      check_writable_dir, is_int, is_real)
+                      check_rgb_frame, check_writable_dir, is_int, is_real)
 from .display import Movie
 from .ffmpeg import BT709_ARGS, kill_and_clean, remove_quietly, start_ffmpeg, stderr_tail
 
@@ -109,20 +109,7 @@ def _check_palette(palette: Any) -> np.ndarray | None:
 
 
 def _check_frame(frame: Any, index: int, expected_hw: tuple[int, int] | None) -> None:
-    if not isinstance(frame, np.ndarray):
-        raise TypeError(
-            f"frame {index} must be a numpy array of shape (height, width, 3) and dtype uint8. "
-            f"Received: {type(frame).__name__}"
-        )
-    if frame.dtype != np.uint8:
-        raise ValueError(
-            f"frame {index} must have dtype uint8 (RGB values 0..255). "
-            f"Received: dtype={frame.dtype}"
-        )
-    if frame.ndim != 3 or frame.shape[2] != 3 or frame.shape[0] < 1 or frame.shape[1] < 1:
-        raise ValueError(
-            f"frame {index} must have shape (height, width, 3). Received: shape={frame.shape}"
-        )
+    check_rgb_frame(frame, f"frame {index}")
     if expected_hw is not None and frame.shape[:2] != expected_hw:
         raise ValueError(
             f"frame {index} has (height, width)={frame.shape[:2]} but the movie was set up for "
