@@ -386,9 +386,9 @@ kbd { font: 11px ui-monospace, monospace; border: 1px solid #cbd2d9; border-bott
   // ---- summary line -------------------------------------------------------------------
   (function () {
     var lastRec = runs[0].records[runs[0].records.length - 1];
-    var parts = [timeline.length + " frames"];
+    var parts = [timeline.length + (timeline.length === 1 ? " frame" : " frames")];
     if (runs.length > 1) { parts.push(runs.length + " runs"); }
-    if (lastRec.epoch !== undefined && lastRec.epoch !== null) { parts.push(lastRec.epoch + " epochs"); }
+    if (lastRec.epoch !== undefined && lastRec.epoch !== null) { parts.push(lastRec.epoch + (lastRec.epoch === 1 ? " epoch" : " epochs")); }
     if (lastRec.time_s !== undefined && lastRec.time_s !== null) { parts.push(fmt(lastRec.time_s, 1) + " s of training"); }
     document.getElementById("summary").textContent = parts.join(" · ");
   })();
