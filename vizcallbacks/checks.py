@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["is_int", "is_real", "check_positive_int", "check_int_in_range", "check_non_negative_int",
+__all__ = ["is_int", "is_real", "check_bool", "check_positive_int", "check_int_in_range", "check_non_negative_int",
            "check_positive_number", "check_fps", "check_choice", "check_cmap", "check_path",
            "check_writable_dir", "check_rgb_frame", "available_cpus"]
 
@@ -49,6 +49,24 @@ def is_real(value) -> bool:
         True for `2`, `2.5` or `np.float32(2.5)`, NaN included; False for `True` or `"2"`.
     """
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_bool(value, argument: str) -> bool:
+    """`value`, or a TypeError saying that `argument` must be True or False.
+
+    Args:
+        value: what the caller received.
+        argument: the argument's name (`"live"`).
+
+    Returns:
+        `value`, a bool.
+
+    Raises:
+        TypeError: `value` is not a bool (1 and "yes" are not).
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{argument} must be True or False. Received: {argument}={value!r}.")
+    return value
 
 
 def check_positive_int(value, argument: str) -> int:

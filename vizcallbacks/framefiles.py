@@ -36,7 +36,7 @@ import numpy as np
 
 from .checks import available_cpus
 
-__all__ = ["MANIFEST_NAME", "FRAMES_DIR", "FRAME_GLOB", "FRAME_NAME_PATTERN", "PARTIAL_GLOB", "FrameRecord",
+__all__ = ["MANIFEST_NAME", "FRAMES_DIR", "RUNS_DIR", "FRAME_GLOB", "FRAME_NAME_PATTERN", "PARTIAL_GLOB", "FrameRecord",
            "frame_name", "partial_path", "write_atomically", "encode_png", "write_png", "read_png", "decoded",
            "ManifestWriter", "write_frame", "read_manifest", "parse_manifest_line", "torn_tail"]
 
@@ -44,6 +44,9 @@ __all__ = ["MANIFEST_NAME", "FRAMES_DIR", "FRAME_GLOB", "FRAME_NAME_PATTERN", "P
 MANIFEST_NAME = "frames.jsonl"
 #: The frames' folder in a run folder, beside the manifest.
 FRAMES_DIR = "frames"
+#: A comparison's folder of runs, each `RUNS_DIR/<name>/` with its own manifest (see
+#: `vizcallbacks.compare`); here so that readers of a comparison need not import it.
+RUNS_DIR = "runs"
 #: The callback's frames, `frame_name`'s pattern: as a glob, and with (epoch, batch) groups.
 FRAME_GLOB = "plot-*.png"
 FRAME_NAME_PATTERN = re.compile(r"plot-(\d+)-(\d+)\.png")

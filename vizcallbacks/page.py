@@ -26,9 +26,9 @@ import warnings
 from pathlib import Path
 
 from .checks import check_path
-from .framefiles import MANIFEST_NAME, read_manifest, write_atomically
+from .framefiles import MANIFEST_NAME, RUNS_DIR, read_manifest, write_atomically
 
-__all__ = ["write_page", "PAGE_NAME"]
+__all__ = ["write_page", "write_page_at_end", "PAGE_NAME"]
 
 PAGE_NAME = "index.html"
 # Marks a page this module wrote, which it may replace; any other index.html is kept.
@@ -94,6 +94,28 @@ def write_page(run_dir, *, manifest=None, out_path=None) -> Path:
     _warn_missing_frames(data, out_path.parent)
     write_atomically(out_path, _render(data).encode("utf-8"))
     return out_path
+
+
+def write_page_at_end(run_dir) -> Path | None:
+    """`write_page(run_dir)` as `train` and `compare` call it once their files are written:
+    a file at `run_dir/index.html` that `write_page` did not write is kept, with a warning,
+    rather than failing a run that is done.
+
+    >>> write_page_at_end("output/fashion_mnist")
+    PosixPath('output/fashion_mnist/index.html')
+
+    Args:
+        run_dir: the finished run's folder (see `write_page`).
+
+    Returns:
+        The page's path, or None when another file is where it would go.
+    """
+    try:
+        return write_page(run_dir)
+    except FileExistsError as error:
+        warnings.warn(f"{error} The run's page was not written; write it elsewhere with "
+                      f"`vizcallbacks view {run_dir} --out OTHER.html`.", stacklevel=2)
+        return None
 
 
 # ---- checks -----------------------------------------------------------------------------
@@ -220,8 +242,6 @@ def _single_run_data(run_dir: Path, manifest_path: Path, entries, page_dir: Path
 
 
 def _compare_data(run_dir: Path, manifest_path: Path, entries, page_dir: Path) -> dict:
-    from .compare.schedule import RUNS_DIR
-
     names = list(entries[0][1]["runs"])
     runs = []
     for position, name in enumerate(names):

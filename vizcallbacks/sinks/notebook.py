@@ -7,7 +7,6 @@ sooner are skipped without being encoded, and the last frame is always shown at 
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 import warnings
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks import check_rgb_frame
+from ..checks import check_bool, check_positive_number, check_rgb_frame
 from ..framefiles import encode_png
 from .base import Sink
 
@@ -44,12 +43,14 @@ class NotebookSink(Sink):
     it before the next update or `finish`, so the view costs one PNG encoding per update,
     however often frames are drawn. The last frame is always shown by `finish`.
 
-    Outside a Jupyter kernel it shows nothing and says so once, in a warning.
+    Outside a Jupyter kernel it shows nothing and says so once, in a warning (unless `quiet`).
 
     Args:
         max_updates_per_s: Most updates of the shown frame per second, a number > 0.
             Default: 4.
         clock: Seconds, monotonic. Default: `time.monotonic`.
+        quiet: Outside a kernel, show nothing without saying so (the callback's live view
+            says it once, at its first fit, not at every fit).
 
     Example:
 
@@ -60,17 +61,13 @@ class NotebookSink(Sink):
     """
 
     def __init__(self, *, max_updates_per_s: float = 4,
-                 clock: Callable[[], float] = time.monotonic):
-        if (isinstance(max_updates_per_s, bool) or not isinstance(max_updates_per_s, (int, float))
-                or not math.isfinite(max_updates_per_s) or max_updates_per_s <= 0):
-            raise ValueError(
-                "max_updates_per_s must be a number of updates per second greater than 0, such as 4. "
-                f"Received: max_updates_per_s={max_updates_per_s!r}."
-            )
-        self.max_updates_per_s = max_updates_per_s
+                 clock: Callable[[], float] = time.monotonic, quiet: bool = False):
+        self.max_updates_per_s = check_positive_number(max_updates_per_s, "max_updates_per_s",
+                                                       unit="updates per second")
         self.clock = clock
+        self.quiet = check_bool(quiet, "quiet")
         self.frames_shown = 0  # frames displayed: the first, its updates, and the last
-        self._min_interval_s = 1.0 / max_updates_per_s
+        self._min_interval_s = 1.0 / self.max_updates_per_s
         self._opened = False
         self._live = False
         self._handle = None
@@ -84,12 +81,13 @@ class NotebookSink(Sink):
             return
         self._opened = True
         self._live = in_notebook()
-        if not self._live:
+        if not self._live and not self.quiet:
             warnings.warn(
-                "NotebookSink: no Jupyter kernel is running here (IPython.get_ipython() finds none), "
+                "NotebookSink (live=True): no Jupyter kernel is running here (IPython.get_ipython() finds none), "
                 "so frames are not shown live; the other sinks still get them. Run the training in a "
                 "notebook cell (Jupyter, JupyterLab, VS Code, Colab) to watch it, or leave the live "
                 "view off.", stacklevel=2)
+        if not self._live:
             return
         from IPython.display import DisplayHandle
 

@@ -7,10 +7,11 @@ with a step slider, beside the loss and accuracy in its Scalars tab, all at the 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +20,37 @@ from ..checks import check_path, check_rgb_frame, check_writable_dir
 from ..framefiles import encode_png
 from .base import Sink
 
-__all__ = ["TensorBoardSink"]
+__all__ = ["TensorBoardSink", "check_tensorboard_dir"]
 
 _INSTALL = "pip install tensorboardX (and pip install tensorboard to view the logs)"
 # Metrics of a FrameRecord written as scalars, under these tags.
 _SCALARS = ("accuracy", "loss")
 # Often enough that `tensorboard --logdir` follows a run while it trains.
 _FLUSH_SECS = 5
+
+
+def check_tensorboard_dir(tensorboard_dir, argument: str = "tensorboard_dir") -> Path | None:
+    """`tensorboard_dir` as a Path (None stays None), once tensorboardX is known to be
+    installed: the check that the callback, `train` and `compare` make before training.
+
+    Args:
+        tensorboard_dir: a folder for TensorBoard's event files, or None for none.
+        argument: what the messages name (`"tensorboard_dir (--tensorboard)"`).
+
+    Returns:
+        The folder as a Path, or None.
+
+    Raises:
+        TypeError: `tensorboard_dir` is not a path.
+        ImportError: tensorboardX is not installed; the message says how to install it.
+    """
+    if tensorboard_dir is None:
+        return None
+    path = check_path(tensorboard_dir, argument)
+    if importlib.util.find_spec("tensorboardX") is None:
+        raise ImportError(f"{argument}: TensorBoard logs are written with the tensorboardX package, which "
+                          f"is not installed. Install it: {_INSTALL}; or leave {argument} out.")
+    return path
 
 
 class TensorBoardSink(Sink):
@@ -84,11 +109,26 @@ class TensorBoardSink(Sink):
                 "own (a subfolder per run shows the runs side by side).", stacklevel=2)
 
     def send(self, frame: np.ndarray, record) -> None:
+        self.write(frame, step=record.step, wall_time=getattr(record, "wall_time", None),
+                   scalars={name: getattr(record, name, None) for name in _SCALARS})
+
+    def write(self, frame: np.ndarray, *, step: int, scalars: Mapping[str, float | None] | None = None,
+              wall_time: float | None = None) -> None:
+        """Write one frame and its figures at `step`: what `send` does with a record, for
+        records of another shape (compare's runs, which count held-out figures).
+
+        >>> sink.write(frame, step=128, scalars={"heldout_accuracy": 0.71, "heldout_loss": 0.8})
+
+        Args:
+            frame: the frame, a (height, width, 3) uint8 RGB array.
+            step: TensorBoard's step for the image and the scalars.
+            scalars: tag -> value; None values are left out.
+            wall_time: the time the frame was drawn (`time.time()`); None for now.
+        """
         frame = check_rgb_frame(frame, "TensorBoardSink.send: frame")
         if self._tensorboardX is None:
             self.open()
-        step = int(record.step)
-        wall_time = getattr(record, "wall_time", None)
+        step = int(step)
         if self._writer is None:
             self._writer = self._start(first_step=step)
         Summary = self._summary
@@ -99,8 +139,7 @@ class TensorBoardSink(Sink):
         # encodes at Pillow's default level: 1.6 times the time on a 640x686 frame.
         self._writer.file_writer.add_summary(Summary(value=[Summary.Value(tag=self.tag, image=image)]),
                                              global_step=step, walltime=wall_time)
-        for name in _SCALARS:
-            value = getattr(record, name, None)
+        for name, value in (scalars or {}).items():
             if value is not None:
                 self._writer.add_scalar(name, float(value), global_step=step, walltime=wall_time)
 
