@@ -3,7 +3,6 @@ headless Chromium (Selenium, Debian's chromium and chromium-driver)."""
 
 import io
 import json
-import os
 import re
 import shutil
 import time
@@ -14,14 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from needs import need
-from vizcallbacks import PlotConvCallback
-from vizcallbacks.page import write_page
-
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1280,900")
-INSTALL = "apt-get install -y chromium chromium-driver; pip install selenium"
+from browser import browser, open_page, page_state, press, wait_loaded  # noqa: F401 (browser: a fixture)
+from conftest import build_tiny_cnn, make_tiny_data
+from vizcallbacks import PlotConvCallback, write_page
+from vizcallbacks.cli import main
 
 
 def _fit(model, data, out: Path, *, batch_size: int, every: int, manifest_beside: bool, epochs: int = 3):
@@ -35,11 +30,21 @@ def _fit(model, data, out: Path, *, batch_size: int, every: int, manifest_beside
     return [json.loads(line) for line in (out / "frames.jsonl").read_text().splitlines()]
 
 
+@pytest.fixture(scope="module")
+def trained_run(keras, tmp_path_factory):
+    """One real tiny training for the module, laid out as `vizcallbacks train` writes it:
+    DIR/frames/*.png and DIR/frames.jsonl; 3 epochs of 10 batches, a frame every 2 batches
+    and at the end: 16 frames."""
+    out = tmp_path_factory.mktemp("trained") / "run"
+    records = _fit(build_tiny_cnn(keras), make_tiny_data(), out, batch_size=8, every=2, manifest_beside=True)
+    return out, records
+
+
 @pytest.fixture
-def run(tiny_cnn, tiny_data, tmp_path):
-    """A run laid out as `vizcallbacks train` writes it: DIR/frames/*.png and DIR/frames.jsonl;
-    3 epochs of 10 batches, a frame every 2 batches and at the end: 16 frames."""
-    records = _fit(tiny_cnn, tiny_data, tmp_path / "run", batch_size=8, every=2, manifest_beside=True)
+def run(trained_run, tmp_path):
+    """The module's trained run, copied: a test may change its files."""
+    source, records = trained_run
+    shutil.copytree(source, tmp_path / "run")
     return tmp_path / "run", records
 
 
@@ -112,88 +117,31 @@ def test_mistakes_say_what_is_valid(tmp_path):
         write_page(tmp_path / "empty")
 
 
+def test_view_command_writes_the_page_and_prints_its_path(run, tmp_path, capsys):
+    run_dir, records = run
+    assert main(["view", str(run_dir)]) == 0
+    assert capsys.readouterr().out.strip() == str(run_dir / "index.html")
+    assert [r["src"] for r in _embedded(run_dir / "index.html")["runs"][0]["records"]] == [r["file"] for r in records]
+    assert main(["view", str(run_dir), "--out", str(tmp_path / "elsewhere.html")]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "elsewhere.html")
+    assert _embedded(tmp_path / "elsewhere.html")["runs"][0]["records"][0]["src"] == "run/" + records[0]["file"]
+    assert main(["view", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "does not exist" in err and "Traceback" not in err
+
+
 # ---- in a browser -----------------------------------------------------------------------------
-
-def _need(what: str):
-    message = f"{what} is needed for the browser tests: {INSTALL}"
-    if os.environ.get("CI"):  # CI must run them, never skip
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    need("selenium", INSTALL)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").is_file() else None)
-    if chromium is None:
-        _need("chromium")
-    if driver_path is None:
-        _need("chromedriver (Debian package chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    # A driver path given: Selenium Manager is never asked to download one.
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-
-
-_STATE = """
-const imgs = [...document.querySelectorAll('#viewer img')];
-const cursors = {};
-document.querySelectorAll('line.cursor').forEach(c => { cursors[c.id] = parseFloat(c.getAttribute('x1')); });
-const svg = document.querySelector('.chart svg').getBoundingClientRect();
-return {index: Number(document.getElementById('viewer').dataset.index),
-        srcs: imgs.map(i => i.getAttribute('src')), files: imgs.map(i => i.dataset.file),
-        loaded: imgs.map(i => i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null),
-        scrubber: Number(document.getElementById('scrubber').value), cursors: cursors,
-        counter: document.getElementById('counter').textContent,
-        chart: {left: svg.left, width: svg.width, height: svg.height}};
-"""
-
-
-def _open(browser, page: Path):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    browser.get(page.resolve().as_uri())
-    WebDriverWait(browser, 10).until(lambda driver: all(_state(driver)["loaded"]))
-    return _state(browser)
-
-
-def _state(browser) -> dict:
-    return browser.execute_script(_STATE)
-
-
-def _press(browser, key):
-    from selenium.webdriver.common.action_chains import ActionChains
-
-    ActionChains(browser).send_keys(key).perform()
-    return _state(browser)
-
-
-def _wait_loaded(browser) -> dict:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(browser, 10).until(lambda driver: all(_state(driver)["loaded"]))
-    return _state(browser)
-
 
 def test_keys_move_frame_scrubber_and_cursors_together(browser, run):
     from selenium.webdriver.common.keys import Keys
 
     run_dir, records = run
-    state = _open(browser, write_page(run_dir))
+    state = open_page(browser, write_page(run_dir))
     size = Image.open(run_dir / records[0]["file"]).size
     assert state["index"] == 0 and state["files"] == [records[0]["file"]] and state["loaded"] == [list(size)]
     assert set(state["cursors"]) == {"cursor-loss", "cursor-accuracy"}
     first = state["cursors"]["cursor-loss"]
-    end = _press(browser, Keys.END)
+    end = press(browser, Keys.END)
     assert end["index"] == len(records) - 1 and end["srcs"] == [records[-1]["file"]]
     right = end["cursors"]["cursor-loss"]
     assert right - first > 200  # the curves span the chart
@@ -201,19 +149,19 @@ def test_keys_move_frame_scrubber_and_cursors_together(browser, run):
     def expected_x(record):  # the cursor sits at the record's step on a linear axis
         return first + (record["step"] - records[0]["step"]) / (records[-1]["step"] - records[0]["step"]) * (right - first)
 
-    state = _press(browser, Keys.HOME)
+    state = press(browser, Keys.HOME)
     assert state["index"] == 0
     for index in range(1, len(records)):
-        state = _press(browser, Keys.ARROW_RIGHT)
+        state = press(browser, Keys.ARROW_RIGHT)
         assert state["index"] == state["scrubber"] == index
         assert state["srcs"] == state["files"] == [records[index]["file"]]
         assert state["counter"] == f"{index + 1} / {len(records)}"
         for cursor in state["cursors"].values():
             assert cursor == pytest.approx(expected_x(records[index]), abs=0.5)
-    assert _wait_loaded(browser)["loaded"] == [list(size)]  # the last frame's file really loads
-    assert _press(browser, Keys.ARROW_RIGHT)["index"] == len(records) - 1  # stays at the end
+    assert wait_loaded(browser)["loaded"] == [list(size)]  # the last frame's file really loads
+    assert press(browser, Keys.ARROW_RIGHT)["index"] == len(records) - 1  # stays at the end
     for index in (len(records) - 2, len(records) - 3):
-        state = _press(browser, Keys.ARROW_LEFT)
+        state = press(browser, Keys.ARROW_LEFT)
         assert state["index"] == index and state["srcs"] == [records[index]["file"]]
         assert state["cursors"]["cursor-accuracy"] == pytest.approx(expected_x(records[index]), abs=0.5)
 
@@ -224,9 +172,9 @@ def test_click_and_drag_on_a_curve_jump_to_the_nearest_frame(browser, run):
     from selenium.webdriver.common.keys import Keys
 
     run_dir, records = run
-    _open(browser, write_page(run_dir))
-    first = _press(browser, Keys.HOME)["cursors"]["cursor-loss"]
-    state = _press(browser, Keys.END)
+    open_page(browser, write_page(run_dir))
+    first = press(browser, Keys.HOME)["cursors"]["cursor-loss"]
+    state = press(browser, Keys.END)
     right, chart = state["cursors"]["cursor-loss"], state["chart"]
 
     def offset(index, nudge=0.0):  # from the chart's centre, as Selenium 4 measures
@@ -236,17 +184,17 @@ def test_click_and_drag_on_a_curve_jump_to_the_nearest_frame(browser, run):
 
     svg = browser.find_element(By.CSS_SELECTOR, "#chart-loss")
     ActionChains(browser).move_to_element_with_offset(svg, offset(6, nudge=4), 10).click().perform()
-    state = _wait_loaded(browser)
+    state = wait_loaded(browser)
     assert state["index"] == 6 and state["files"] == [records[6]["file"]]
     assert state["cursors"]["cursor-loss"] == pytest.approx(offset(6) + chart["width"] / 2, abs=1)
 
     accuracy = browser.find_element(By.CSS_SELECTOR, "#chart-accuracy")
     drag = ActionChains(browser).move_to_element_with_offset(accuracy, offset(2), 0).click_and_hold()
     drag.move_by_offset(offset(11) - offset(2), 0).perform()
-    state = _state(browser)  # still dragging: the frame follows the pointer
+    state = page_state(browser)  # still dragging: the frame follows the pointer
     assert state["index"] == 11 and state["files"] == [records[11]["file"]]
     ActionChains(browser).release().perform()
-    assert _state(browser)["cursors"]["cursor-accuracy"] == pytest.approx(offset(11) + chart["width"] / 2, abs=1)
+    assert page_state(browser)["cursors"]["cursor-accuracy"] == pytest.approx(offset(11) + chart["width"] / 2, abs=1)
 
 
 def test_play_advances_and_pause_stops(browser, run):
@@ -255,19 +203,19 @@ def test_play_advances_and_pause_stops(browser, run):
     from selenium.webdriver.support.ui import WebDriverWait
 
     run_dir, records = run
-    _open(browser, write_page(run_dir))
-    _press(browser, Keys.HOME)
+    open_page(browser, write_page(run_dir))
+    press(browser, Keys.HOME)
     button = browser.find_element(By.ID, "play")
     button.click()
-    WebDriverWait(browser, 5).until(lambda driver: _state(driver)["index"] >= 3)
+    WebDriverWait(browser, 5).until(lambda driver: page_state(driver)["index"] >= 3)
     assert "Pause" in button.text
     button.click()
-    stopped = _state(browser)["index"]
+    stopped = page_state(browser)["index"]
     time.sleep(0.4)  # 4 frames' time at 10 fps
-    state = _state(browser)
+    state = page_state(browser)
     assert state["index"] == stopped and state["files"] == [records[stopped]["file"]]
-    _press(browser, " ")  # Space plays to the end, then stops
-    WebDriverWait(browser, 5).until(lambda driver: _state(driver)["index"] == len(records) - 1)
+    press(browser, " ")  # Space plays to the end, then stops
+    WebDriverWait(browser, 5).until(lambda driver: page_state(driver)["index"] == len(records) - 1)
     assert "Play" in button.text
 
 
@@ -276,9 +224,9 @@ def test_screenshot_is_not_blank(browser, run, tmp_path):
     from selenium.webdriver.common.keys import Keys
 
     run_dir, records = run
-    _open(browser, write_page(run_dir))
-    _press(browser, Keys.END)
-    _wait_loaded(browser)
+    open_page(browser, write_page(run_dir))
+    press(browser, Keys.END)
+    wait_loaded(browser)
     screenshot = tmp_path / "page.png"
     assert browser.save_screenshot(str(screenshot))
     page = np.asarray(Image.open(screenshot).convert("RGB"))
@@ -297,14 +245,16 @@ def test_screenshot_is_not_blank(browser, run, tmp_path):
 
 # ---- several runs: compare's layout --------------------------------------------------------
 
-@pytest.fixture
-def compare_dir(tiny_cnn, tiny_cnn_without_input, tiny_data, tmp_path):
-    """Two real runs laid out as `compare` writes them: DIR/runs/<name>/frames.jsonl, and a
-    DIR/frames.jsonl whose lines say which record of each run each movie frame shows."""
-    out = tmp_path / "compare"
-    runs = {"bs8": _fit(tiny_cnn, tiny_data, out / "runs" / "bs8", batch_size=8, every=2,
+@pytest.fixture(scope="module")
+def compare_dir(keras, tmp_path_factory):
+    """Two real tiny runs laid out as `compare` writes them: DIR/runs/<name>/frames.jsonl, and
+    a DIR/frames.jsonl whose lines say which record of each run each movie frame shows
+    (test_compare.py checks the page of a real `compare` folder)."""
+    out = tmp_path_factory.mktemp("compare") / "compare"
+    data = make_tiny_data()
+    runs = {"bs8": _fit(build_tiny_cnn(keras), data, out / "runs" / "bs8", batch_size=8, every=2,
                         manifest_beside=False, epochs=2),
-            "bs16": _fit(tiny_cnn_without_input, tiny_data, out / "runs" / "bs16", batch_size=16, every=1,
+            "bs16": _fit(build_tiny_cnn(keras), data, out / "runs" / "bs16", batch_size=16, every=1,
                          manifest_beside=False, epochs=2)}
     points = [record["examples_seen"] for record in runs["bs16"]]
     lines = []
@@ -328,16 +278,16 @@ def test_compare_runs_move_together(browser, compare_dir):
     data = _embedded(page)
     assert [run["name"] for run in data["runs"]] == ["bs8", "bs16"]
     assert data["x"]["key"] == "examples_seen"
-    state = _open(browser, page)
+    state = open_page(browser, page)
     assert len(state["srcs"]) == 2 and len(state["cursors"]) == 2
     first = state["cursors"]["cursor-loss"]
-    right = _press(browser, Keys.END)["cursors"]["cursor-loss"]
-    _press(browser, Keys.HOME)
+    right = press(browser, Keys.END)["cursors"]["cursor-loss"]
+    press(browser, Keys.HOME)
     for index, line in enumerate(lines):
-        state = _press(browser, Keys.ARROW_RIGHT) if index else _state(browser)
+        state = press(browser, Keys.ARROW_RIGHT) if index else page_state(browser)
         assert state["index"] == index
         assert state["srcs"] == [f"runs/{name}/{runs[name][line['runs'][name]['index']]['file']}"
                                  for name in ("bs8", "bs16")]
         x = first + (line["point"] - lines[0]["point"]) / (lines[-1]["point"] - lines[0]["point"]) * (right - first)
         assert state["cursors"]["cursor-loss"] == pytest.approx(x, abs=0.5)
-    assert all(size is not None for size in _wait_loaded(browser)["loaded"])
+    assert all(size is not None for size in wait_loaded(browser)["loaded"])

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import build_tiny_cnn, make_tiny_data
 from needs import need
 from vizcallbacks import PlotConvCallback
 
@@ -23,14 +24,49 @@ from vizcallbacks.sinks.tensorboard import TensorBoardSink  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="module")
+def trained(keras, tmp_path_factory):
+    """One real tiny training for the module, its frames also sent to TensorBoard by the
+    callback itself (`tensorboard_dir=`): 2 epochs of 10 batches, a frame every 3."""
+    images, labels = make_tiny_data()
+    out = tmp_path_factory.mktemp("trained")
+    callback = PlotConvCallback(images, indices=[0, 1], labels=labels, frames_dir=out / "run",
+                                every_n_batches=3, batch_size=8, tensorboard_dir=out / "logs")
+    build_tiny_cnn(keras).fit(images, labels, batch_size=8, epochs=2, verbose=0, shuffle=False,
+                              callbacks=[callback])
+    return out
+
+
 @pytest.fixture
-def run_dir(tiny_cnn, tiny_data, tmp_path):
-    """A real run's frames and manifest: 2 epochs of 10 batches, a frame every 3."""
-    images, labels = tiny_data
-    callback = PlotConvCallback(images, indices=[0, 1], labels=labels, frames_dir=tmp_path / "run",
-                                every_n_batches=3, batch_size=8)
-    tiny_cnn.fit(images, labels, batch_size=8, epochs=2, verbose=0, shuffle=False, callbacks=[callback])
-    return tmp_path / "run"
+def run_dir(trained):
+    """The module's run: its frames and manifest (only read)."""
+    return trained / "run"
+
+
+def test_callback_writes_every_frame_and_its_metrics_at_the_global_step(trained):
+    pairs = _frames_and_records(trained / "run")
+    logs = _read(trained / "logs")
+    assert logs.Tags()["images"] == ["activations"]
+    images = logs.Images("activations")
+    assert [event.step for event in images] == [record.step for _, record in pairs] == [1, 4, 7, 10, 11, 14, 17, 20]
+    for event, (frame, record) in zip(images, pairs, strict=True):
+        assert np.array_equal(_decode(event.encoded_image_string), frame)
+        assert event.wall_time == pytest.approx(record.wall_time)
+    for name in ("accuracy", "loss"):
+        assert [event.value for event in logs.Scalars(name)] == pytest.approx(
+            [getattr(record, name) for _, record in pairs], rel=1e-6)
+
+
+def test_callback_checks_tensorboard_dir_and_live_when_made(tiny_data, monkeypatch, tmp_path):
+    images, _ = tiny_data
+    with pytest.raises(TypeError, match=r"tensorboard_dir must be a path. Received: tensorboard_dir=3"):
+        PlotConvCallback(images, frames_dir=tmp_path, tensorboard_dir=3)
+    with pytest.raises(TypeError, match=r"live must be True or False. Received: live='yes'"):
+        PlotConvCallback(images, frames_dir=tmp_path, live="yes")
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)
+    with pytest.raises(ImportError, match=r"tensorboard_dir: .*not installed. Install it: pip install tensorboardX"):
+        PlotConvCallback(images, frames_dir=tmp_path, tensorboard_dir=tmp_path / "logs")
+    assert not (tmp_path / "logs").exists()
 
 
 def _frames_and_records(run_dir: Path):
