@@ -57,6 +57,15 @@ def test_callback_writes_every_frame_and_its_metrics_at_the_global_step(trained)
             [getattr(record, name) for _, record in pairs], rel=1e-6)
 
 
+def test_tensorboard_alone_is_somewhere_for_the_frames_to_go(tiny_cnn, tiny_data, tmp_path):
+    images, labels = tiny_data
+    callback = PlotConvCallback(images, indices=[0], labels=labels, frames_dir=tmp_path / "frames",
+                                every_n_batches=2, keep_frames=False, tensorboard_dir=tmp_path / "logs")
+    tiny_cnn.fit(images, labels, batch_size=16, epochs=1, verbose=0, callbacks=[callback])
+    assert not (tmp_path / "frames").exists()
+    assert [event.step for event in _read(tmp_path / "logs").Images("activations")] == [1, 3, 5]
+
+
 def test_callback_checks_tensorboard_dir_and_live_when_made(tiny_data, monkeypatch, tmp_path):
     images, _ = tiny_data
     with pytest.raises(TypeError, match=r"tensorboard_dir must be a path. Received: tensorboard_dir=3"):

@@ -128,8 +128,8 @@ class PlotConvCallback(keras.callbacks.Callback):
         movie_path: a movie to stream the frames into (`.gif`, `.mp4`, `.webm`), a list
             of them, or None.
         fps: the movies' frames per second.
-        keep_frames: write the PNG frames and the manifest; False needs `movie_path` or
-            `sinks`.
+        keep_frames: write the PNG frames and the manifest; False needs `movie_path`,
+            `tensorboard_dir`, `live` or `sinks`.
         overwrite: replace frames, manifest lines and movies that are there already.
         background: draw and write frames in a worker thread (True) or in the training
             thread.
@@ -187,9 +187,9 @@ class PlotConvCallback(keras.callbacks.Callback):
         self.extra_sinks = _check_sinks(sinks)
         self.live = check_bool(live, "live")
         self.tensorboard_dir = check_tensorboard_dir(tensorboard_dir)
-        if not keep_frames and not self.movie_paths and not self.extra_sinks and self.tensorboard_dir is None:
-            raise ValueError("keep_frames=False needs movie_path (or tensorboard_dir, or sinks): otherwise "
-                             "the frames would go nowhere.")
+        if not keep_frames and not (self.movie_paths or self.extra_sinks or self.live or self.tensorboard_dir):
+            raise ValueError("keep_frames=False needs movie_path (or tensorboard_dir, live=True, or sinks): "
+                             "otherwise the frames would go nowhere.")
         self._movie_sinks: list[MovieSink] = []
         self._live_fits = 0  # fits opened with live=True: only the first says it is not in a notebook
         self._movies_made: set[Path] = set()
