@@ -26,3 +26,12 @@ fi
 if [ -z "${VIZCALLBACKS_DATA:-}" ] && [ -d ../shared/data/mnist ]; then
     export VIZCALLBACKS_DATA="$(cd ../shared/data && pwd)"
 fi
+# The page's browser tests (and the README's screenshots) drive Debian's chromium through its
+# chromium-driver; with "test", install them as root where they are missing.
+if [ "$extra" = test ] && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; } \
+        && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "installing Debian's chromium and chromium-driver..." >&2
+    (apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
+        || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium chromium-driver >/dev/null; }) \
+        || echo "could not install chromium and chromium-driver; the browser tests will fail in CI" >&2
+fi

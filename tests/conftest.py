@@ -30,6 +30,11 @@ def _compile(model):
 @pytest.fixture
 def tiny_cnn(keras):
     """Sequential with an Input: conv (6 channels), pool, flatten, dense softmax."""
+    return build_tiny_cnn(keras)
+
+
+def build_tiny_cnn(keras):
+    """The `tiny_cnn` fixture's model, for fixtures of a wider scope (a run shared by a module)."""
     keras.utils.set_random_seed(1)
     layers = keras.layers
     return _compile(keras.Sequential([
@@ -80,6 +85,11 @@ def branched_model(keras):
 def tiny_data():
     """80 random 12x12 images in five classes whose class sets the brightness of a
     block, so that a tiny model can learn something."""
+    return make_tiny_data()
+
+
+def make_tiny_data():
+    """The `tiny_data` fixture's images and labels, for fixtures of a wider scope."""
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 5, size=80)
     images = rng.random((80, 12, 12, 1), dtype=np.float32) * 0.3

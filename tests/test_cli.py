@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from conftest import FASHION_DIR, require
+from needs import need
 from vizcallbacks.cli import main
 from vizcallbacks.movie import inspect_movie
 
@@ -21,7 +22,7 @@ def _frames(folder, count=6, size=(40, 60)):
     return folder
 
 
-@pytest.mark.parametrize("command", ["train", "stitch"])
+@pytest.mark.parametrize("command", ["train", "stitch", "view"])
 def test_help_has_an_example(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
@@ -46,6 +47,7 @@ def test_stitch_in_process_writes_a_movie_with_a_progress_bar(tmp_path, capsys):
     (["train", "--dataset", "cifar"], "invalid choice: 'cifar'"),
     (["train", "--every", "0"], "--every"),
     (["train", "--format", "gif,avi"], "avi"),
+    (["view", "{tmp}/missing"], "does not exist"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_bad_input_ends_with_status_2_and_one_line(tmp_path, capsys, argv, message):
@@ -73,12 +75,20 @@ def test_train_in_process_on_fashion_mnist(tmp_path, capsys):
     require(FASHION_DIR, "Fashion-MNIST")
     out = tmp_path / "run"
     assert main(["train", "--max-steps", "25", "--every", "10", "--out", str(out), "--quiet",
-                 "--images", "0,1,2", "--fps", "4"]) == 0
+                 "--images", "0,1,2", "--fps", "4", "--tensorboard", str(tmp_path / "tb")]) == 0
     records = [json.loads(line) for line in (out / "frames.jsonl").read_text().splitlines()]
     assert [r["batch"] for r in records] == [0, 10, 20, 24]
     gif, mp4 = inspect_movie(out / "movie.gif"), inspect_movie(out / "movie.mp4")
     assert gif.frame_count == mp4.frame_count == 4
-    assert "wrote" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "wrote" in printed
+    # The page that plays the run, and the frames at the global step in TensorBoard.
+    assert f"wrote {out / 'index.html'}" in printed and f"tensorboard --logdir {tmp_path / 'tb'}" in printed
+    assert all(f'"file":"{record["file"]}"' in (out / "index.html").read_text() for record in records)
+    event_accumulator = need("tensorboard.backend.event_processing.event_accumulator", "pip install tensorboard")
+    logs = event_accumulator.EventAccumulator(str(tmp_path / "tb"), size_guidance={event_accumulator.IMAGES: 0})
+    logs.Reload()
+    assert [event.step for event in logs.Images("activations")] == [r["step"] for r in records]
 
 
 @pytest.mark.e2e

@@ -2,13 +2,16 @@
 (fast), then real runs on Fashion-MNIST read back (e2e): one frame per point, panels
 that show their run's manifest, the same figures for the same seed and any --jobs."""
 
+import io
 import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from browser import browser, open_page, page_state, press  # noqa: F401 (browser: a fixture)
 from conftest import FASHION_DIR, require
+from needs import need
 from vizcallbacks import compare_batch_sizes
 from vizcallbacks.cli import main
 from vizcallbacks.compare import frame_plan, heldout_indices, plan_schedule, training_order
@@ -157,7 +160,8 @@ def test_help_has_an_example(capsys):
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory):
     require(FASHION_DIR, "Fashion-MNIST")
-    return compare_batch_sizes(**SMALL, out_dir=tmp_path_factory.mktemp("serial"), jobs=1)
+    out = tmp_path_factory.mktemp("serial")
+    return compare_batch_sizes(**SMALL, out_dir=out / "compare", jobs=1, tensorboard_dir=out / "tensorboard")
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +205,40 @@ def test_each_panel_shows_its_runs_own_manifest(serial):
 
 
 @pytest.mark.e2e
+def test_each_run_is_in_tensorboard_at_the_examples_it_has_seen(serial):
+    event_accumulator = need("tensorboard.backend.event_processing.event_accumulator", "pip install tensorboard")
+    assert serial.tensorboard_dir == serial.out_dir.parent / "tensorboard"
+    for run in serial.runs:
+        logs = event_accumulator.EventAccumulator(str(serial.tensorboard_dir / run.name), size_guidance={
+            event_accumulator.IMAGES: 0, event_accumulator.SCALARS: 0})
+        logs.Reload()
+        assert [event.step for event in logs.Images("panel")] == POINTS  # runs line up on examples seen
+        for event, record in zip(logs.Images("panel"), run.records, strict=True):
+            decoded = np.asarray(Image.open(io.BytesIO(event.encoded_image_string)).convert("RGB"))
+            assert np.array_equal(decoded, np.asarray(Image.open(run.run_dir / record["file"]).convert("RGB")))
+        assert [event.value for event in logs.Scalars("heldout_accuracy")] == pytest.approx(
+            [record["heldout_accuracy"] for record in run.records], rel=1e-6)
+        assert [event.step for event in logs.Scalars("train_loss")] == POINTS[1:]  # none before training
+
+
+@pytest.mark.e2e
+def test_the_page_plays_every_runs_panel_together(serial, browser):
+    from selenium.webdriver.common.keys import Keys
+
+    assert serial.page_path == serial.out_dir / "index.html"
+    frames = _lines(serial.out_dir / "frames.jsonl")
+    runs = {name: _lines(serial.out_dir / "runs" / name / "frames.jsonl") for name in ("bs16", "bs64")}
+    state = open_page(browser, serial.page_path)
+    assert len(state["loaded"]) == 2 and set(state["cursors"]) == {"cursor-heldout_loss", "cursor-heldout_accuracy"}
+    for index, frame in enumerate(frames):
+        state = press(browser, Keys.ARROW_RIGHT) if index else page_state(browser)
+        assert state["index"] == state["scrubber"] == index
+        assert state["srcs"] == [f"runs/{name}/{runs[name][frame['runs'][name]['index']]['file']}" for name in runs]
+        assert len(set(state["cursors"].values())) == 1  # both charts' cursors at the same point
+    assert state["cursors"]["cursor-heldout_loss"] > open_page(browser, serial.page_path)["cursors"]["cursor-heldout_loss"]
+
+
+@pytest.mark.e2e
 def test_runs_share_initial_weights_data_order_and_heldout_sample(serial):
     summary = json.loads((serial.out_dir / "summary.json").read_text())
     runs = list(summary["runs"].values())
@@ -230,7 +268,7 @@ def test_cli_same_seed_gives_the_same_figures_twice_and_prints_the_verdict(paral
     out = tmp_path / "again"
     assert main(["compare", "--batch-sizes", "64,16", "--examples", "512", "--every", "128", "--heldout", "200",
                  "--data-dir", str(FASHION_DIR), "--out", str(out), "--jobs", "2", "--format", "gif",
-                 "--quiet"]) == 0
+                 "--quiet", "--tensorboard", str(tmp_path / "tb")]) == 0
     for name in ("bs16", "bs64"):
         assert _figures(out, name) == _figures(parallel.out_dir, name)
     verdict = json.loads((out / "summary.json").read_text())["verdict"]
@@ -240,6 +278,9 @@ def test_cli_same_seed_gives_the_same_figures_twice_and_prints_the_verdict(paral
     printed = capsys.readouterr().out
     assert verdict["text"] in printed and f"{small:.3f}" in printed and f"{large:.3f}" in printed
     assert ("was ahead of" in printed) == verdict["smaller_batch_ahead"]
+    assert f"wrote {out / 'index.html'}" in printed and f"tensorboard --logdir {tmp_path / 'tb'}" in printed
+    assert sorted(path.name for path in (tmp_path / "tb").iterdir()) == ["bs16", "bs64"]
+    assert main(["view", str(out)]) == 0 and capsys.readouterr().out.strip() == str(out / "index.html")
     assert inspect_movie(out / "movie.gif").frame_count == len(POINTS) and not (out / "movie.mp4").exists()
     # A second run into the same folder keeps the first unless told to overwrite.
     assert main(["compare", "--batch-sizes", "16,64", "--examples", "512", "--out", str(out), "--quiet"]) == 2

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and /pr
 _ENV = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 # Trains the tiny model with a frame at every batch, slowed down so that the parent can
-# kill it in mid-run; prints nothing.
+# kill it in mid-run; prints nothing. Arguments: frames_dir, and a movie_path (optional).
 _TRAIN_FOREVER = textwrap.dedent("""
     import sys, time
     import numpy as np
@@ -57,8 +57,34 @@ _TRAIN_FOREVER = textwrap.dedent("""
             time.sleep(0.01)
 
     callback = PlotConvCallback(images, indices=[0, 1, 2], labels=labels, frames_dir=sys.argv[1],
-                                every_n_batches=1, batch_size=8)
+                                every_n_batches=1, batch_size=8, movie_path=sys.argv[2:] or None)
     model.fit(images, labels, batch_size=8, epochs=10_000, verbose=0, callbacks=[callback, Slow()])
+""")
+
+# Trains the tiny model, a frame at every batch, and kills itself with SIGKILL once the fifth
+# frame's PNG is written and before its manifest line is: the moment between the two writes.
+_KILLED_BETWEEN_FRAME_AND_LINE = textwrap.dedent("""
+    import os, signal, sys
+    import numpy as np
+    import keras
+    from vizcallbacks import PlotConvCallback
+    from vizcallbacks.sinks.manifest import ManifestSink
+
+    write_line = ManifestSink.send
+    def send(self, frame, record):
+        if record.step == 5:
+            os.kill(os.getpid(), signal.SIGKILL)
+        write_line(self, frame, record)
+    ManifestSink.send = send
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((12, 12, 1)), keras.layers.Conv2D(4, 3, name="conv"),
+                              keras.layers.Flatten(), keras.layers.Dense(5, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((80, 12, 12, 1), dtype=np.float32), rng.integers(0, 5, 80)
+    callback = PlotConvCallback(images, indices=[0, 1], labels=labels, frames_dir=sys.argv[1], every_n_batches=1)
+    model.fit(images, labels, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
 """)
 
 
@@ -123,10 +149,11 @@ def test_a_run_killed_with_sigkill_leaves_whole_frames_that_stitch_and_resume(tm
     assert not list(frames_dir.glob(".*"))  # a half-written PNG of the killed run is gone
 
 
-def _wait_for_files(folder: Path, pattern: str, process: subprocess.Popen, timeout_s: float = 180) -> None:
+def _wait_for_files(folder: Path, pattern: str, process: subprocess.Popen, timeout_s: float = 180, *,
+                    hidden: bool = False) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if any(not path.name.startswith(".") for path in folder.glob(pattern)):
+        if any(hidden or not path.name.startswith(".") for path in folder.glob(pattern)):
             return
         if process.poll() is not None:
             pytest.fail(f"the process ended early: {process.communicate()}")
@@ -181,6 +208,63 @@ def test_a_compare_killed_with_sigkill_leaves_only_whole_files(tmp_path):
         assert "partial" not in path.name, path
         if path.suffix == ".json":
             json.loads(path.read_text())
+
+
+def test_a_partial_movie_left_by_sigkill_is_removed_by_the_next_run_of_that_movie(tmp_path, tiny_cnn, tiny_data):
+    movie = tmp_path / "movie.gif"
+    process = subprocess.Popen([sys.executable, "-c", _TRAIN_FOREVER, str(tmp_path / "killed"), str(movie)],
+                               env=_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    _wait_for_lines(tmp_path / "killed" / "frames.jsonl", 5, process)
+    _wait_for_files(tmp_path, ".movie.gif.partial-*.gif", process, hidden=True)
+    os.killpg(process.pid, signal.SIGKILL)  # the training process and its ffmpeg
+    process.communicate(timeout=30)
+    _wait_for_group_to_end(process.pid)
+    left = sorted(path.name for path in tmp_path.glob(".movie.gif.*"))
+    assert any(name.startswith(f".movie.gif.partial-{process.pid}-") for name in left), left
+    assert not movie.exists()
+    # Not ours, or not garbage: another movie's partial, a look-alike, a partial being written now.
+    running = subprocess.Popen(["sleep", "60"])
+    others = [tmp_path / f".other.gif.partial-{process.pid}-abcdef.gif", tmp_path / ".movie.gif.partial-notes",
+              tmp_path / f".movie.gif.partial-{running.pid}-abcdef.gif"]
+    for path in others:
+        path.write_bytes(b"not ours")
+    try:
+        images, labels = tiny_data
+        again = PlotConvCallback(images, indices=[0, 1, 2], labels=labels, frames_dir=tmp_path / "again",
+                                 every_n_batches=5, batch_size=8, movie_path=movie)
+        with pytest.warns(UserWarning) as caught:
+            tiny_cnn.fit(images, labels, batch_size=8, epochs=1, verbose=0, callbacks=[again])
+    finally:
+        running.kill()
+        running.wait()
+    said = " ".join(str(warning.message) for warning in caught)
+    assert f"removed {len(left)} hidden file(s) that a run killed while writing this movie left" in said
+    assert all(name in said for name in left)
+    assert f".movie.gif.partial-{running.pid}-abcdef.gif: hidden file(s) of another writer" in said
+    assert sorted(path.name for path in tmp_path.glob(".*")) == sorted(path.name for path in others)
+    assert all(path.read_bytes() == b"not ours" for path in others)
+    assert inspect_movie(movie).frame_count == again.frames_written == 3  # batches 0, 5, 9
+
+
+def test_a_frame_whose_line_sigkill_prevented_is_named_by_stitch_and_left_out(tmp_path, capsys):
+    frames_dir = tmp_path / "frames"
+    done = subprocess.run([sys.executable, "-c", _KILLED_BETWEEN_FRAME_AND_LINE, str(frames_dir)], env=_ENV,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+    manifest = frames_dir / "frames.jsonl"
+    listed = [record["file"] for _, record in read_manifest(manifest)]
+    assert listed == [f"plot-01-{batch:04d}.png" for batch in range(4)]
+    assert sorted(path.name for path in frames_dir.glob("*.png")) == listed + ["plot-01-0004.png"]
+
+    for source, out in ((manifest, "from-manifest.gif"), (frames_dir, "from-folder.gif")):
+        with pytest.warns(UserWarning, match=r"1 PNG file\(s\) beside the frames have no line in manifest "
+                                             r".*plot-01-0004.png.*left out of the movie"):
+            movie = stitch(source, tmp_path / out)
+        assert movie.frame_count == 4
+    assert main(["stitch", str(manifest), str(tmp_path / "cli.mp4"), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "vizcallbacks: warning: frames: 1 PNG file(s)" in err and "plot-01-0004.png" in err
+    assert inspect_movie(tmp_path / "cli.mp4").frame_count == 4
 
 
 def test_ctrl_c_in_a_terminal_stops_training_and_finishes_the_movies(tmp_path):

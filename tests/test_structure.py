@@ -104,6 +104,16 @@ def test_no_two_modules_import_each_other_even_inside_functions():
     assert _cycles(graph) == []
 
 
+def test_no_sink_imports_another():
+    """Each sink stands alone, found by its file name: adding one touches no other. Only the
+    interface (`base`) is shared; the package's __init__ lists them all."""
+    sinks = {name for name in MODULES if name.startswith("vizcallbacks.sinks.")}
+    assert {"vizcallbacks.sinks.png", "vizcallbacks.sinks.tensorboard", "vizcallbacks.sinks.notebook"} <= sinks
+    found = [f"{name} imports {', '.join(sorted(imported))}" for name in sorted(sinks)
+             if (imported := (_imported_modules(name, TREES[name]) & sinks) - {"vizcallbacks.sinks.base"})]
+    assert not found, "sinks must not import each other (only sinks.base):\n" + "\n".join(found)
+
+
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 

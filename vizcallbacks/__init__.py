@@ -20,6 +20,7 @@ _EXPORTS = {
     "default_cnn": "models",
     "train_movie": "train",
     "compare_batch_sizes": "compare",
+    "write_page": "page",
 }
 
 __all__ = sorted(_EXPORTS)

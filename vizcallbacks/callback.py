@@ -4,8 +4,8 @@ The callback only decides *when*. A frame shows the model after a batch, so it i
 at the next moment the training thread is between batches: `on_train_batch_begin` of
 the next batch, or the end of the epoch. There a `ConvPlotter` (`plotter.py`) only starts
 one batched forward pass; a background thread (`pipeline.py`) waits for it, draws the
-frame and hands it to the sinks (`sinks/`): PNG files, the manifest, movies, and any the
-user adds.
+frame and hands it to the sinks (`sinks/`): PNG files, the manifest, movies, TensorBoard's
+log, the notebook cell, and any the user adds.
 
 The callback is `async_safe`: Keras may then run `on_train_batch_end` in its own threads
 (JAX, PyTorch), and the training thread never stops to turn each batch's figures into
@@ -26,13 +26,15 @@ import keras
 import numpy as np
 
 from .activations import PendingActivations, check_layer_choice
-from .checks import check_choice, check_cmap, check_fps, check_path, check_positive_int, check_writable_dir
+from .checks import (check_bool, check_choice, check_cmap, check_fps, check_path, check_positive_int,
+                     check_writable_dir)
 from .distribute import is_chief
 from .framefiles import FrameRecord, read_png
 from .pipeline import FramePipeline
 from .plotter import ConvPlotter
 from .render import NORMALIZATIONS, GridRenderer, Stamp, check_channels, prepare_images
-from .sinks import FramesFolder, ManifestSink, MovieSink, PngSink, Sink
+from .sinks import FramesFolder, ManifestSink, MovieSink, NotebookSink, PngSink, Sink, TensorBoardSink
+from .sinks.tensorboard import check_tensorboard_dir
 from .timing import FrameSchedule, LogBook
 
 __all__ = ["PlotConvCallback", "StopAfterSteps"]
@@ -126,8 +128,8 @@ class PlotConvCallback(keras.callbacks.Callback):
         movie_path: a movie to stream the frames into (`.gif`, `.mp4`, `.webm`), a list
             of them, or None.
         fps: the movies' frames per second.
-        keep_frames: write the PNG frames and the manifest; False needs `movie_path` or
-            `sinks`.
+        keep_frames: write the PNG frames and the manifest; False needs `movie_path`,
+            `tensorboard_dir`, `live` or `sinks`.
         overwrite: replace frames, manifest lines and movies that are there already.
         background: draw and write frames in a worker thread (True) or in the training
             thread.
@@ -135,6 +137,12 @@ class PlotConvCallback(keras.callbacks.Callback):
         renderer_factory: called as `GridRenderer` is, to make the renderer.
         sinks: more `vizcallbacks.sinks.Sink` instances, sent every frame after the
             callback's own (PNGs, manifest, movies); opened and finished with every fit.
+        live: show the latest frame in the notebook cell that runs `fit`, updated in place
+            at most 4 times a second (`sinks.NotebookSink`); outside a Jupyter kernel it
+            shows nothing and says so once.
+        tensorboard_dir: a folder for TensorBoard's event files: each frame as an image
+            and its accuracy and loss as scalars, at the global step
+            (`sinks.TensorBoardSink`; needs tensorboardX); None for none.
 
     Raises:
         TypeError, ValueError: an argument is not valid; the message says what is.
@@ -153,7 +161,7 @@ class PlotConvCallback(keras.callbacks.Callback):
                  overwrite: bool = False, background: bool = True,
                  clock: Callable[[], float] = time.time,
                  renderer_factory: Callable[..., GridRenderer] = GridRenderer,
-                 sinks: Sequence[Sink] | None = None):
+                 sinks: Sequence[Sink] | None = None, live: bool = False, tensorboard_dir=None):
         super().__init__()
         self.every_n_batches = check_positive_int(every_n_batches, "every_n_batches")
         self.batch_size = None if batch_size is None else check_positive_int(batch_size, "batch_size")
@@ -177,9 +185,13 @@ class PlotConvCallback(keras.callbacks.Callback):
         self.clock = clock
         self.renderer_factory = renderer_factory
         self.extra_sinks = _check_sinks(sinks)
-        if not keep_frames and not self.movie_paths and not self.extra_sinks:
-            raise ValueError("keep_frames=False needs movie_path (or sinks): otherwise the frames would go nowhere.")
+        self.live = check_bool(live, "live")
+        self.tensorboard_dir = check_tensorboard_dir(tensorboard_dir)
+        if not keep_frames and not (self.movie_paths or self.extra_sinks or self.live or self.tensorboard_dir):
+            raise ValueError("keep_frames=False needs movie_path (or tensorboard_dir, live=True, or sinks): "
+                             "otherwise the frames would go nowhere.")
         self._movie_sinks: list[MovieSink] = []
+        self._live_fits = 0  # fits opened with live=True: only the first says it is not in a notebook
         self._movies_made: set[Path] = set()
         self._pipeline: FramePipeline | None = None
         self._finalizer = None
@@ -293,6 +305,8 @@ class PlotConvCallback(keras.callbacks.Callback):
             self._folder.check(resume=True)  # folders usable: fail now, not at the first frame
         for path in self.movie_paths:
             check_writable_dir(path.parent, "movie_path")
+        if self.tensorboard_dir is not None:
+            check_writable_dir(self.tensorboard_dir, "tensorboard_dir")
         steps = self.params.get("steps")
         self._steps_per_epoch = steps
         self._digits = _name_digits(epochs=self.params.get("epochs") or 1, steps=steps)
@@ -322,13 +336,23 @@ class PlotConvCallback(keras.callbacks.Callback):
                       ManifestSink(self._folder.manifest_path, frames_dir=self._folder.frames_dir,
                                    digits=self._digits)]
         self._movie_sinks = [MovieSink(self._movie_writer(path)) for path in self.movie_paths]
-        sinks += [*self._movie_sinks, *self.extra_sinks]
+        sinks += [*self._movie_sinks, *self._view_sinks(), *self.extra_sinks]
         # The pipeline holds no reference to the callback, whose finalizer must be free
         # to run when a user drops it after fit raised.
         draw = _FrameDrawer(self._plotter, self._logs, batch_size=self.batch_size)
         self._pipeline = FramePipeline(draw, sinks, earlier=earlier, background=self.background)
         self._finalizer = weakref.finalize(self, self._pipeline.close)
         self._opened = True
+
+    def _view_sinks(self) -> list[Sink]:
+        """The sinks people watch training in: TensorBoard's log, the notebook cell."""
+        sinks: list[Sink] = []
+        if self.tensorboard_dir is not None:
+            sinks.append(TensorBoardSink(self.tensorboard_dir))
+        if self.live:
+            sinks.append(NotebookSink(quiet=self._live_fits > 0))
+            self._live_fits += 1
+        return sinks
 
     def _check_movie_replaceable(self, path: Path, *, resume: bool) -> None:
         """A movie is replaced only with overwrite=True, or by the resumed run of this

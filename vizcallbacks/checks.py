@@ -20,9 +20,9 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["is_int", "is_real", "check_positive_int", "check_int_in_range", "check_non_negative_int",
+__all__ = ["is_int", "is_real", "check_bool", "check_positive_int", "check_int_in_range", "check_non_negative_int",
            "check_positive_number", "check_fps", "check_choice", "check_cmap", "check_path",
-           "check_writable_dir", "available_cpus"]
+           "check_writable_dir", "check_rgb_frame", "available_cpus"]
 
 
 def is_int(value) -> bool:
@@ -49,6 +49,24 @@ def is_real(value) -> bool:
         True for `2`, `2.5` or `np.float32(2.5)`, NaN included; False for `True` or `"2"`.
     """
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_bool(value, argument: str) -> bool:
+    """`value`, or a TypeError saying that `argument` must be True or False.
+
+    Args:
+        value: what the caller received.
+        argument: the argument's name (`"live"`).
+
+    Returns:
+        `value`, a bool.
+
+    Raises:
+        TypeError: `value` is not a bool (1 and "yes" are not).
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{argument} must be True or False. Received: {argument}={value!r}.")
+    return value
 
 
 def check_positive_int(value, argument: str) -> int:
@@ -253,6 +271,33 @@ def check_writable_dir(folder, argument: str, *, create: bool = True) -> Path:
             "a folder you can write to."
         ) from None
     return path
+
+
+def check_rgb_frame(frame, argument: str = "frame"):
+    """`frame`, or an error saying that `argument` must be an RGB image: a numpy uint8 array
+    of shape (height, width, 3), neither side 0.
+
+    Args:
+        frame: what the caller received.
+        argument: what the message names (`"frame 3"`, `"TensorBoardSink.send: frame"`).
+
+    Returns:
+        `frame`, unchanged.
+
+    Raises:
+        TypeError: `frame` is not a numpy array.
+        ValueError: its dtype is not uint8, or its shape is not (height, width, 3).
+    """
+    import numpy as np
+
+    if not isinstance(frame, np.ndarray):
+        raise TypeError(f"{argument} must be a numpy array of shape (height, width, 3) and dtype uint8. "
+                        f"Received: {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise ValueError(f"{argument} must have dtype uint8 (RGB values 0..255). Received: dtype={frame.dtype}")
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.shape[0] < 1 or frame.shape[1] < 1:
+        raise ValueError(f"{argument} must have shape (height, width, 3). Received: shape={frame.shape}")
+    return frame
 
 
 def available_cpus() -> int:

@@ -36,14 +36,17 @@ import numpy as np
 
 from .checks import available_cpus
 
-__all__ = ["MANIFEST_NAME", "FRAMES_DIR", "FRAME_GLOB", "FRAME_NAME_PATTERN", "PARTIAL_GLOB", "FrameRecord",
-           "frame_name", "partial_path", "write_atomically", "write_png", "read_png", "decoded",
+__all__ = ["MANIFEST_NAME", "FRAMES_DIR", "RUNS_DIR", "FRAME_GLOB", "FRAME_NAME_PATTERN", "PARTIAL_GLOB", "FrameRecord",
+           "frame_name", "partial_path", "write_atomically", "encode_png", "write_png", "read_png", "decoded",
            "ManifestWriter", "write_frame", "read_manifest", "parse_manifest_line", "torn_tail"]
 
 #: The manifest's file name, in a frames folder or beside it.
 MANIFEST_NAME = "frames.jsonl"
 #: The frames' folder in a run folder, beside the manifest.
 FRAMES_DIR = "frames"
+#: A comparison's folder of runs, each `RUNS_DIR/<name>/` with its own manifest (see
+#: `vizcallbacks.compare`); here so that readers of a comparison need not import it.
+RUNS_DIR = "runs"
 #: The callback's frames, `frame_name`'s pattern: as a glob, and with (epoch, batch) groups.
 FRAME_GLOB = "plot-*.png"
 FRAME_NAME_PATTERN = re.compile(r"plot-(\d+)-(\d+)\.png")
@@ -181,6 +184,33 @@ def _encode_png(frame: np.ndarray, compress_level: int) -> bytes | None:
                      _png_chunk(b"IEND", b"")])
 
 
+def encode_png(frame: np.ndarray, *, compress_level: int = 1) -> bytes:
+    """`frame` as PNG bytes, for sinks that hand frames on encoded (TensorBoard, the notebook);
+    lossless: decoding them gives `frame` back.
+
+    >>> encode_png(np.zeros((2, 3, 3), np.uint8))[:8]
+    b'\\x89PNG\\r\\n\\x1a\\n'
+
+    Args:
+        frame: an image array; uint8 (H, W), (H, W, 3) or (H, W, 4) takes the fast path
+            (see `write_png`), other arrays are encoded as Pillow encodes them.
+        compress_level: zlib's level, 0 (none) to 9 (smallest, slowest).
+
+    Returns:
+        The PNG file's bytes.
+    """
+    encoded = _encode_png(frame, compress_level)
+    if encoded is not None:
+        return encoded
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(frame).save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()
+
+
 def write_png(frame: np.ndarray, path, *, compress_level: int = 1) -> Path:
     """Write `frame` as a PNG at `path`, atomically (see `write_atomically`).
 
@@ -193,16 +223,7 @@ def write_png(frame: np.ndarray, path, *, compress_level: int = 1) -> Path:
     Returns:
         `Path(path)`.
     """
-    path = Path(path)
-    encoded = _encode_png(frame, compress_level)
-    if encoded is not None:
-        return write_atomically(path, encoded)
-    from PIL import Image
-
-    partial = partial_path(path)
-    Image.fromarray(frame).save(partial, format="PNG", compress_level=compress_level)
-    os.replace(partial, path)
-    return path
+    return write_atomically(path, encode_png(frame, compress_level=compress_level))
 
 
 def read_png(path, *, argument: str = "frames") -> np.ndarray:

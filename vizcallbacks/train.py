@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .checks import check_fps, check_positive_int, check_writable_dir
 from .framefiles import FRAME_GLOB, FRAMES_DIR, MANIFEST_NAME, read_manifest
+from .page import write_page_at_end
+from .sinks.tensorboard import check_tensorboard_dir
 
 __all__ = ["train_movie", "TrainResult", "NOTES_IMAGE_INDICES", "MOVIE_FORMATS"]
 
@@ -31,6 +33,9 @@ class TrainResult:
         steps: the batches trained, as the last frame's record says (0 without frames kept).
         final_accuracy: the training accuracy of the last epoch.
         test_accuracy: the accuracy on the whole test set after training.
+        page_path: `index.html`, the page that plays the run (see `write_page`); None
+            when frames were not kept.
+        tensorboard_dir: where TensorBoard's event files went; None when not asked for.
     """
 
     out_dir: Path
@@ -41,6 +46,8 @@ class TrainResult:
     steps: int
     final_accuracy: float | None
     test_accuracy: float | None
+    page_path: Path | None = None
+    tensorboard_dir: Path | None = None
 
 
 def check_formats(formats: Sequence[str] | str) -> tuple[str, ...]:
@@ -88,9 +95,10 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
                 channels: Sequence[int] | None = None,
                 formats: Sequence[str] = MOVIE_FORMATS, fps: float = 10,
                 data_dir=None, seed: int = 0, keep_frames: bool = True,
-                overwrite: bool = False, verbose: int = 1) -> TrainResult:
+                overwrite: bool = False, verbose: int = 1, tensorboard_dir=None) -> TrainResult:
     """Train the default CNN with `PlotConvCallback` and write, under `out_dir`,
-    `frames/`, `frames.jsonl` and `movie.gif` / `movie.mp4`.
+    `frames/`, `frames.jsonl`, `movie.gif` / `movie.mp4`, and `index.html`, a page that
+    plays the run (see `write_page`).
 
     >>> result = train_movie(dataset="mnist", out_dir="output/mnist", max_steps=300)
     >>> result.movies[0].path               # output/mnist/movie.gif
@@ -115,6 +123,8 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
         keep_frames: write the PNG frames and the manifest (False needs a format).
         overwrite: replace a run already in `out_dir`.
         verbose: Keras's `fit` verbosity.
+        tensorboard_dir: a folder for TensorBoard's event files (frames and metrics at
+            the global step); None for none.
 
     Returns:
         A `TrainResult`: where the files are, and how training ended.
@@ -134,6 +144,7 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
     fps = check_fps(fps)
     image_indices = check_test_indices(image_indices, flag="--images")
     canonical_name(dataset)
+    tensorboard_dir = check_tensorboard_dir(tensorboard_dir, "tensorboard_dir (--tensorboard)")
     out_dir = check_writable_dir(out_dir, "out_dir (--out)")
     movie_paths = [out_dir / f"movie.{fmt}" for fmt in formats]
     if not overwrite:
@@ -149,13 +160,16 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
         x_test, indices=image_indices, labels=y_test, class_names=class_names,
         frames_dir=out_dir / FRAMES_DIR, manifest_path=out_dir / MANIFEST_NAME,
         every_n_batches=every_n_batches, channels=channels, batch_size=batch_size,
-        movie_path=movie_paths, fps=fps, keep_frames=keep_frames, overwrite=overwrite)
+        movie_path=movie_paths, fps=fps, keep_frames=keep_frames, overwrite=overwrite,
+        tensorboard_dir=tensorboard_dir)
     callbacks = [callback] + ([StopAfterSteps(max_steps)] if max_steps else [])
     with callback:
         history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
                             shuffle=True, verbose=verbose, callbacks=callbacks)
     evaluation = model.evaluate(x_test, y_test, batch_size=512, verbose=0, return_dict=True)
-    return _result(out_dir, callback, history, evaluation, keep_frames=keep_frames)
+    result = _result(out_dir, callback, history, evaluation, keep_frames=keep_frames)
+    page_path = write_page_at_end(out_dir) if keep_frames and result.frame_count else None
+    return replace(result, page_path=page_path, tensorboard_dir=tensorboard_dir)
 
 
 def _load_scaled(dataset: str, data_dir, image_indices: list[int]):

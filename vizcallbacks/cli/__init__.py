@@ -13,12 +13,13 @@ import warnings
 from . import compare as compare_command
 from . import stitch as stitch_command
 from . import train as train_command
+from . import view as view_command
 
 __all__ = ["main", "UsageError"]
 
 EXIT_USAGE = 2
 
-COMMANDS = {"train": train_command, "stitch": stitch_command, "compare": compare_command}
+COMMANDS = {"train": train_command, "stitch": stitch_command, "compare": compare_command, "view": view_command}
 
 
 class UsageError(Exception):

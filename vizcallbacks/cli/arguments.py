@@ -122,3 +122,19 @@ def data_folder(text: str) -> str:
             f"no such folder: {text!r}; give the folder that holds the four IDX files "
             "(train-images-idx3-ubyte.gz, ...) or the .npz")
     return text
+
+
+def tensorboard_folder(text: str) -> str:
+    """A folder for TensorBoard's event files (`--tensorboard logs/run1`), once tensorboardX
+    is known to be installed, so that a missing package is said before training.
+
+    Args:
+        text: the flag's text.
+    """
+    from ..sinks.tensorboard import check_tensorboard_dir
+
+    try:
+        check_tensorboard_dir(text, "--tensorboard")
+    except ImportError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text

@@ -64,6 +64,9 @@ def add_parser(commands) -> None:
                         help="TensorFlow threads per run; results depend on it, not on --jobs (default 1)")
     parser.add_argument("--data-dir", default=None, metavar="DIR",
                         help="folder with the four IDX .gz files or the .npz")
+    parser.add_argument("--tensorboard", type=arguments.tensorboard_folder, default=None, metavar="LOGDIR",
+                        help="also write each run's panels and figures to TensorBoard, in LOGDIR/bs<N>/ "
+                             "(then: tensorboard --logdir LOGDIR)")
     parser.add_argument("--overwrite", action="store_true", help="replace a comparison already in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=run)
@@ -88,7 +91,7 @@ def run(args) -> int:
         learning_rate=args.learning_rate, seed=args.seed, heldout_size=args.heldout,
         image_indices=args.images, layers=args.layers, channel=args.channel, cell_px=args.cell_px,
         formats=args.format, fps=args.fps, jobs=args.jobs, threads_per_run=args.threads_per_run,
-        overwrite=args.overwrite, progress=not args.quiet)
+        overwrite=args.overwrite, progress=not args.quiet, tensorboard_dir=args.tensorboard)
     for run_result in result.runs:
         final = run_result.records[-1]
         print(f"{run_result.name}: {run_result.steps:,} updates, {run_result.examples_seen:,} examples, "
@@ -98,6 +101,10 @@ def run(args) -> int:
         print(f"wrote {movie.path} ({movie.frame_count} frames, {movie.duration_s:.1f} s, "
               f"{movie.size[0]}x{movie.size[1]})")
     print(f"wrote {result.summary_png} and {result.summary_path}")
+    if result.page_path is not None:
+        print(f"wrote {result.page_path} (open it in a browser to play the runs together)")
+    if result.tensorboard_dir is not None:
+        print(f"TensorBoard: tensorboard --logdir {result.tensorboard_dir}")
     print(result.verdict.text)
     return 0
 

@@ -11,6 +11,7 @@ from . import arguments
 EXAMPLE = """example:
   vizcallbacks train --dataset fashion_mnist --epochs 1 --every 20 --out output/fashion_mnist
   vizcallbacks train --dataset mnist --max-steps 300 --images 0,1,2,3 --format gif
+  vizcallbacks train --max-steps 300 --tensorboard logs/run1 && tensorboard --logdir logs
 """
 
 
@@ -26,7 +27,8 @@ def add_parser(commands) -> None:
     parser = commands.add_parser(
         "train", help="train the default CNN and write its training movie",
         description=f"Train the default CNN with PlotConvCallback; write DIR/{FRAMES_DIR}/, "
-                    f"DIR/{MANIFEST_NAME} and DIR/movie.gif / DIR/movie.mp4.",
+                    f"DIR/{MANIFEST_NAME}, DIR/movie.gif / DIR/movie.mp4 and DIR/index.html, a page "
+                    "that plays the run.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(DATASET_NAMES), default="fashion_mnist")
     parser.add_argument("--epochs", type=arguments.positive, default=1, help="epochs to train (default 1)")
@@ -47,6 +49,9 @@ def add_parser(commands) -> None:
     parser.add_argument("--data-dir", type=arguments.data_folder, default=None, metavar="DIR",
                         help="folder with the four IDX .gz files or the .npz")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tensorboard", type=arguments.tensorboard_folder, default=None, metavar="DIR",
+                        help="also write frames and metrics to TensorBoard's event files in DIR "
+                             "(then: tensorboard --logdir DIR)")
     parser.add_argument("--overwrite", action="store_true", help="replace frames and movies already in DIR")
     parser.add_argument("--quiet", action="store_true", help="no Keras progress bar")
     parser.set_defaults(run=run)
@@ -95,10 +100,14 @@ def run(args) -> int:
         every_n_batches=args.every, max_steps=args.max_steps,
         image_indices=args.images or NOTES_IMAGE_INDICES, channels=args.channels,
         formats=args.format, fps=args.fps, data_dir=args.data_dir, seed=args.seed,
-        overwrite=args.overwrite, verbose=0 if args.quiet else 2)
+        overwrite=args.overwrite, verbose=0 if args.quiet else 2, tensorboard_dir=args.tensorboard)
     print(f"{result.frame_count} frames over {result.steps} batches in {result.frames_dir}")
     for movie in result.movies:
         print(f"wrote {movie.path} ({movie.frame_count} frames, {movie.duration_s:.1f} s, "
               f"{movie.size[0]}x{movie.size[1]})")
+    if result.page_path is not None:
+        print(f"wrote {result.page_path} (open it in a browser to play the run)")
+    if result.tensorboard_dir is not None:
+        print(f"TensorBoard: tensorboard --logdir {result.tensorboard_dir}")
     print(f"test accuracy {result.test_accuracy:.3f}")
     return 0

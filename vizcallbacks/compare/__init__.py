@@ -21,10 +21,12 @@ from pathlib import Path
 
 from ..checks import available_cpus, check_writable_dir
 from ..framefiles import FRAMES_DIR, MANIFEST_NAME, read_manifest, write_atomically
+from ..sinks.tensorboard import check_tensorboard_dir
 from .compose import Composer, Verdict, make_verdict, write_movie, write_summary_png
 from .run import RunOptions, RunSpec, run_all
 from .schedule import (ALIGNS, DEFAULT_IMAGE_INDICES, DEFAULT_LAYERS, MOVIE_FORMATS, OPTIMIZERS, RUNS_DIR, Schedule,
                        check_batch_sizes, check_options, frame_plan, heldout_indices, plan_schedule, training_order)
+from .views import write_views
 
 __all__ = ["compare_batch_sizes", "CompareResult", "RunResult", "Verdict", "Schedule",
            "plan_schedule", "training_order", "heldout_indices", "frame_plan", "ALIGNS",
@@ -69,6 +71,10 @@ class CompareResult:
         summary_png: `summary.png`: the final curves.
         verdict: whether the smallest batch was ahead (see `Verdict`).
         schedule: when the runs captured, and how much data they read.
+        page_path: `index.html`, the page that plays every run together; None when a
+            file of another kind was there.
+        tensorboard_dir: where the TensorBoard logs went (a subfolder per run); None
+            when not asked for.
     """
 
     out_dir: Path
@@ -79,6 +85,8 @@ class CompareResult:
     summary_png: Path
     verdict: Verdict
     schedule: Schedule
+    page_path: Path | None = None
+    tensorboard_dir: Path | None = None
 
 
 def compare_batch_sizes(*, batch_sizes: Sequence[int] = (32, 128, 512), examples: int = 30000,
@@ -90,7 +98,7 @@ def compare_batch_sizes(*, batch_sizes: Sequence[int] = (32, 128, 512), examples
                         layers: Sequence[str] = DEFAULT_LAYERS, channel: int = 1, cell_px: int = 48,
                         cmap: str = "inferno", formats: Sequence[str] = MOVIE_FORMATS, fps: float = 6,
                         jobs: int | None = None, threads_per_run: int = 1, overwrite: bool = False,
-                        progress: bool = True) -> CompareResult:
+                        progress: bool = True, tensorboard_dir=None) -> CompareResult:
     """Train the default CNN once per batch size, from the same initial weights, on the
     same stream of examples (one shuffled permutation per epoch, from `seed`), with the
     same optimizer and learning rate; write under `out_dir`:
@@ -101,7 +109,8 @@ def compare_batch_sizes(*, batch_sizes: Sequence[int] = (32, 128, 512), examples
     - ``frames/`` and ``frames.jsonl``: the movie's frames and which record of each run
       each frame shows; ``movie.gif`` / ``movie.mp4``;
     - ``summary.png`` (final curves) and ``summary.json`` (figures per run and point, the
-      verdict: was the smallest batch ahead at equal examples seen?).
+      verdict: was the smallest batch ahead at equal examples seen?);
+    - ``index.html``: a page that plays every run's panels together, with their curves.
 
     Runs go in `jobs` processes at once, each started fresh with the 'spawn' method and
     `threads_per_run` threads, so results do not depend on `jobs`. Call it under
@@ -142,6 +151,8 @@ def compare_batch_sizes(*, batch_sizes: Sequence[int] = (32, 128, 512), examples
         threads_per_run: TensorFlow threads per run; results depend on it, not on `jobs`.
         overwrite: replace a comparison already in `out_dir`.
         progress: show progress bars on stderr.
+        tensorboard_dir: a folder for TensorBoard's logs, written at the end: each run's
+            panels and figures in `tensorboard_dir/<run name>/`; None for none.
 
     Returns:
         A `CompareResult`: where the files are, each run's figures, and the verdict.
@@ -160,6 +171,7 @@ def compare_batch_sizes(*, batch_sizes: Sequence[int] = (32, 128, 512), examples
                             channel=channel, cell_px=cell_px, cmap=cmap, formats=formats, fps=fps, jobs=jobs,
                             threads_per_run=threads_per_run, dataset=dataset)
     _check_against_data(dataset, data_dir, heldout_size=heldout_size, image_indices=image_indices)
+    tensorboard_dir = check_tensorboard_dir(tensorboard_dir, "tensorboard_dir (--tensorboard)")
     out_dir = _prepare_out_dir(Path(out_dir), overwrite)
     options = RunOptions(schedule=schedule, dataset=dataset, data_dir=None if data_dir is None else str(data_dir),
                          seed=int(seed), optimizer=optimizer.lower(), learning_rate=float(learning_rate),
@@ -173,8 +185,9 @@ def compare_batch_sizes(*, batch_sizes: Sequence[int] = (32, 128, 512), examples
     composer, plan = _composer_and_plan(out_dir, runs, records, options, sizes)
     movies = write_movie(out_dir, composer, plan, formats=formats, fps=fps, overwrite=overwrite,
                          progress=progress)
-    return _summarise(out_dir, runs, records, composer, plan, movies, options,
-                      examples=examples, jobs=jobs, train_wall_s=train_wall_s)
+    result = _summarise(out_dir, runs, records, composer, plan, movies, options,
+                        examples=examples, jobs=jobs, train_wall_s=train_wall_s)
+    return write_views(result, tensorboard_dir=tensorboard_dir)
 
 
 def _check_against_data(dataset: str, data_dir, *, heldout_size: int, image_indices: Sequence[int]) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 from ..checks import (check_choice, check_cmap, check_fps, check_int_in_range, check_non_negative_int,
                       check_positive_int, check_positive_number, is_int)
 from ..datasets import canonical_name, check_test_indices
+from ..framefiles import RUNS_DIR  # noqa: F401 (the layout's other name; compose and the package use it from here)
 from ..render import CELL_PX_RANGE
 from ..train import MOVIE_FORMATS, check_formats  # noqa: F401 (MOVIE_FORMATS: the package re-exports it)
 
@@ -27,7 +28,7 @@ DEFAULT_IMAGE_INDICES = (0, 1, 2)  # three classes in both MNIST and Fashion-MNI
 TARGET_POINTS = 40
 # The output folder's layout, shared by the runs, the composer and the summary; the movie's
 # frames and their manifest are in FRAMES_DIR and MANIFEST_NAME, as in any run folder.
-RUNS_DIR, PANELS_DIR = "runs", "panels"
+PANELS_DIR = "panels"
 
 
 # ---- options ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,26 @@ def _frames_from_manifest(manifest: Path, entries: list[tuple[Path, int]]) -> li
                 f"frames: '{path}' listed on line {line_number} of manifest '{manifest}' "
                 "does not exist"
             )
-    return [path for path, _ in entries]
+    files = [path for path, _ in entries]
+    _warn_unlisted(manifest, files)
+    return files
+
+
+def _warn_unlisted(manifest: Path, files: list[Path]) -> None:
+    """Name the PNGs beside the listed frames that the manifest does not list: a run killed
+    after writing a frame and before its line leaves one. They stay out of the movie, which
+    shows what the manifest says, but not silently."""
+    listed = {path.resolve() for path in files}
+    unlisted = sorted(path for folder in {path.parent for path in files} if folder.is_dir()
+                      for path in folder.glob("*.png")
+                      if not path.name.startswith(".") and path.resolve() not in listed)
+    if unlisted:
+        shown = ", ".join(f"'{path}'" for path in unlisted[:3]) + (", ..." if len(unlisted) > 3 else "")
+        warnings.warn(
+            f"frames: {len(unlisted)} PNG file(s) beside the frames have no line in manifest "
+            f"'{manifest}' ({shown}), so they are left out of the movie. A run killed after writing "
+            "a frame and before its manifest line leaves one; delete it, or add its line, to "
+            "silence this.", stacklevel=4)
 
 
 def _frame_files(frames: Path) -> list[Path]:

@@ -15,11 +15,14 @@ leaves half a movie there.
 from __future__ import annotations
 
 import contextlib
+import glob
 import itertools
 import os
+import re
 import secrets
 import subprocess
 import tempfile
+import warnings
 import weakref
 from collections.abc import Iterator
 from fractions import Fraction
@@ -29,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import (check_choice, check_fps, check_int_in_range, check_path, check_positive_int,
-                      check_writable_dir, is_int, is_real)
+                      check_rgb_frame, check_writable_dir, is_int, is_real)
 from .display import Movie
 from .ffmpeg import BT709_ARGS, kill_and_clean, remove_quietly, start_ffmpeg, stderr_tail
 
@@ -53,6 +56,67 @@ def _gif_delay_cs(fps: float) -> int:
 def _hold_frame_count(last_frame_hold_ms: float, fps: float) -> int:
     """How many repeats of the last frame show it for about ``last_frame_hold_ms`` longer."""
     return round(last_frame_hold_ms * fps / 1000)
+
+
+# ----------------------------------------------------------------------------------------------
+# The hidden files a writer works in beside its movie, and what a killed one leaves of them.
+
+# `.{name}.{kind}-{pid}-{6 hex digits}{suffix}`: the movie being encoded ("partial") and a GIF's
+# palette ("palette"). A process killed with SIGKILL cannot remove them, nor can its ffmpeg.
+_TEMP_TOKEN = re.compile(r"\.(?:partial|palette)-(?P<token>(?P<pid>\d+)-[0-9a-f]{6})\.(?:png|[a-z0-9]+)\Z")
+# The tokens of this process's writers: a leftover whose pid is this process's own (a container
+# restarted, its pids counted from 1 again) is known by a token not among them.
+_TOKENS_HERE: set[str] = set()
+
+
+def _temp_path(out_path: Path, kind: str, token: str, suffix: str) -> Path:
+    return out_path.with_name(f".{out_path.name}.{kind}-{token}{suffix}")
+
+
+def _writer_running(token: str, pid: int) -> bool:
+    if pid == os.getpid():
+        return token in _TOKENS_HERE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _remove_leftovers(out_path: Path) -> list[Path]:
+    """Remove the hidden files that a killed writer of `out_path` left, once their process is
+    gone: no one can finish them, and a new movie of that path is about to be written. Files
+    of other movies, and of writers still running (here or elsewhere), are left alone; the
+    latter are named in a warning. Returns the files removed."""
+    if not out_path.parent.is_dir():
+        return []
+    removed, running = [], []
+    for path in sorted(out_path.parent.glob(f".{glob.escape(out_path.name)}.*-*")):
+        found = _TEMP_TOKEN.search(path.name)
+        ours = found is not None and path.name in (
+            _temp_path(out_path, "partial", found["token"], out_path.suffix.lower()).name,
+            _temp_path(out_path, "palette", found["token"], ".png").name)
+        if not ours or not path.is_file():
+            continue
+        if _writer_running(found["token"], int(found["pid"])):
+            running.append(path)
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    if removed:
+        warnings.warn(
+            f"movie_path '{out_path}': removed {len(removed)} hidden file(s) that a run killed while "
+            f"writing this movie left ({', '.join(path.name for path in removed)}); the new movie "
+            "replaces them.", stacklevel=2)
+    if running:
+        warnings.warn(
+            f"movie_path '{out_path}': {', '.join(str(path) for path in running)}: hidden file(s) of "
+            "another writer of this movie whose process is still running; left alone. If both finish, "
+            "the movie that finishes last is the one kept.", stacklevel=2)
+    return removed
 
 
 # ----------------------------------------------------------------------------------------------
@@ -109,20 +173,7 @@ def _check_palette(palette: Any) -> np.ndarray | None:
 
 
 def _check_frame(frame: Any, index: int, expected_hw: tuple[int, int] | None) -> None:
-    if not isinstance(frame, np.ndarray):
-        raise TypeError(
-            f"frame {index} must be a numpy array of shape (height, width, 3) and dtype uint8. "
-            f"Received: {type(frame).__name__}"
-        )
-    if frame.dtype != np.uint8:
-        raise ValueError(
-            f"frame {index} must have dtype uint8 (RGB values 0..255). "
-            f"Received: dtype={frame.dtype}"
-        )
-    if frame.ndim != 3 or frame.shape[2] != 3 or frame.shape[0] < 1 or frame.shape[1] < 1:
-        raise ValueError(
-            f"frame {index} must have shape (height, width, 3). Received: shape={frame.shape}"
-        )
+    check_rgb_frame(frame, f"frame {index}")
     if expected_hw is not None and frame.shape[:2] != expected_hw:
         raise ValueError(
             f"frame {index} has (height, width)={frame.shape[:2]} but the movie was set up for "
@@ -170,12 +221,12 @@ class MovieWriter:
         self.last_frame_hold_ms = _check_hold_ms(last_frame_hold_ms)
         self.overwrite = bool(overwrite)
         self.out_path = _check_out_path(out_path, suffix=self.suffix, overwrite=self.overwrite)
+        _remove_leftovers(self.out_path)
         # Hidden, in the same folder so the final os.replace is an atomic rename, and keeping
         # the suffix so anyone looking knows what it is.
         self._token = f"{os.getpid()}-{secrets.token_hex(3)}"
-        self._temp_path = self.out_path.with_name(
-            f".{self.out_path.name}.partial-{self._token}{self.suffix}"
-        )
+        _TOKENS_HERE.add(self._token)
+        self._temp_path = _temp_path(self.out_path, "partial", self._token, self.suffix)
         self._temp_paths = [self._temp_path]
         self.frame_count = 0
         self._frame_hw: tuple[int, int] | None = None
@@ -519,9 +570,7 @@ class GifWriter(MovieWriter):
             )
         super().__init__(out_path, fps=fps, scale=scale, last_frame_hold_ms=last_frame_hold_ms,
                          overwrite=overwrite)
-        self._palette_path = self.out_path.with_name(
-            f".{self.out_path.name}.palette-{self._token}.png"
-        )
+        self._palette_path = _temp_path(self.out_path, "palette", self._token, ".png")
         self._temp_paths.append(self._palette_path)
 
     @property

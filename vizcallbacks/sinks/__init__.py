@@ -3,7 +3,11 @@ finish, abort), in a file of its own, and none imports another:
 
 - ``png.py``: `PngSink`, each frame a PNG file;
 - ``manifest.py``: `ManifestSink`, one line per frame in ``frames.jsonl``;
-- ``movie.py``: `MovieSink`, frames streamed into a GIF, MP4 or WebM writer.
+- ``movie.py``: `MovieSink`, frames streamed into a GIF, MP4 or WebM writer;
+- ``tensorboard.py``: `TensorBoardSink`, image summaries and scalars for ``tensorboard --logdir``
+  (``PlotConvCallback(tensorboard_dir=...)``);
+- ``notebook.py``: `NotebookSink`, the latest frame live in the running notebook cell
+  (``PlotConvCallback(live=True)``).
 
 ``folder.py`` is not a sink: `FramesFolder` holds the rules for what a frames folder and its
 manifest already contain (refuse to lose frames, resume after them, repair a torn line).
@@ -15,6 +19,8 @@ from .base import Sink
 from .folder import FramesFolder
 from .manifest import ManifestSink
 from .movie import MovieSink
+from .notebook import NotebookSink
 from .png import PngSink
+from .tensorboard import TensorBoardSink
 
-__all__ = ["Sink", "PngSink", "ManifestSink", "MovieSink", "FramesFolder"]
+__all__ = ["Sink", "PngSink", "ManifestSink", "MovieSink", "TensorBoardSink", "NotebookSink", "FramesFolder"]
