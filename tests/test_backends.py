@@ -6,6 +6,7 @@ Each check runs in fresh processes: the backend is read when Keras is first impo
 (a `sitecustomize` that refuses the module: this test's machine has it installed).
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -164,3 +165,26 @@ def test_a_real_fit_makes_the_frames_it_makes_under_tensorflow(backend, tmp_path
         accuracy = [r["accuracy"] for r in run]
         assert accuracy[0] < 0.4 and accuracy[-1] > 0.6, accuracy
         assert np.all(np.diff(accuracy[1:]) > 0), accuracy
+
+
+@pytest.mark.e2e
+def test_the_backend_benchmark_prints_its_table(tmp_path, capsys, monkeypatch):
+    """scripts/benchmark_backends.py --quick, in this process's backend: the table and its
+    figures are there (the timings of a quick run mean nothing)."""
+    require(MNIST_DIR, "MNIST")
+    spec = importlib.util.spec_from_file_location("benchmark_backends", REPO / "scripts" / "benchmark_backends.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, benchmark)  # its dataclasses look it up
+    spec.loader.exec_module(benchmark)
+    markdown = tmp_path / "table.md"
+    assert benchmark.main(["--quick", "--data", str(MNIST_DIR), "--markdown", str(markdown)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.strip() == markdown.read_text().strip()
+    rows = {line.split("|")[1].strip(): line for line in printed.splitlines() if line.startswith("| ")}
+    assert "plain fit (60 batches)" in rows
+    for every, frames in ((10, 7), (50, 3)):  # 60 batches: 0, 10, ..., 50 and 59; 0, 50 and 59
+        cells = [cell.strip() for cell in rows[f"frame every {every}"].split("|")[1:-1]]
+        assert cells[4] == str(frames) and cells[5].endswith(("ms", "ms (target < 1 ms)")), cells
+    import keras
+
+    assert f"- backend: {keras.backend.backend()}" in printed
