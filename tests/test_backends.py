@@ -188,3 +188,18 @@ def test_the_backend_benchmark_prints_its_table(tmp_path, capsys, monkeypatch):
     import keras
 
     assert f"- backend: {keras.backend.backend()}" in printed
+
+
+def test_a_missing_backend_is_named_with_the_extra_that_installs_it(tmp_path):
+    env = dict(os.environ, KERAS_BACKEND="tensorflow",
+               PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO)]))
+    (tmp_path / "sitecustomize.py").write_text(NO_TENSORFLOW)
+    done = subprocess.run([sys.executable, "-m", "vizcallbacks", "train", "--max-steps", "2",
+                           "--out", str(tmp_path / "out")], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=TIMEOUT_S)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        "vizcallbacks: error: Keras's backend 'tensorflow' is not installed (KERAS_BACKEND=tensorflow). "
+        "Install it with pip install 'vizcallbacks[tensorflow]', or set KERAS_BACKEND to one that is "
+        "installed (tensorflow, jax, torch)."]
+    assert not (tmp_path / "out").exists()
