@@ -6,6 +6,7 @@ Imported by the scenario scripts in this folder once they have set the backend a
 devices (both must precede importing Keras); `test_distributed.py` starts the scripts.
 """
 
+import argparse
 import contextlib
 import json
 import os
@@ -178,6 +179,32 @@ def make_callback(out_dir, *, movie=True):
         probe_images(), frames_dir=os.path.join(out_dir, "frames"), every_n_batches=EVERY,
         batch_size=BATCH, movie_path=os.path.join(out_dir, "movie.gif") if movie else None,
         renderer_factory=recording_renderer())
+
+
+def out_dir():
+    """The folder a scenario script writes to, from its --out argument."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True)
+    return parser.parse_args().out
+
+
+def fit(model, out_dir, *, data=None, batch_size=BATCH, scope=None):
+    """`model.fit` of `data` (default the tiny data) for EPOCHS epochs, in order, with the
+    real callback writing under `out_dir` and a `WeightLog`, inside `scope` when given.
+    Returns the callback, the weight log and the history."""
+    callback, weight_log = make_callback(out_dir), WeightLog()
+    x, y = tiny_data() if data is None else data
+    with scope or contextlib.nullcontext():
+        history = model.fit(x, y, batch_size=batch_size, epochs=EPOCHS, shuffle=False, verbose=0,
+                            callbacks=[callback, weight_log])
+    return callback, weight_log, history
+
+
+def largest_gap(first, second):
+    """The largest difference between the activations two callbacks drew, frame by frame."""
+    assert first.renderer_factory.order == second.renderer_factory.order
+    return max(float(np.abs(a - b).max()) for key in first.renderer_factory.order
+               for a, b in zip(first.renderer_factory.drawn[key], second.renderer_factory.drawn[key]))
 
 
 def layer_outputs(reference, names):

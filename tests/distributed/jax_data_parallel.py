@@ -11,7 +11,6 @@ Started by test_distributed.py in a fresh process (XLA_FLAGS must be set before 
 starts): python tests/distributed/jax_data_parallel.py --out DIR
 """
 
-import argparse
 import os
 
 os.environ["KERAS_BACKEND"] = "jax"
@@ -20,23 +19,13 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_
 import jax  # noqa: E402
 import keras  # noqa: E402
 
-from common import (BATCH, EPOCHS, SAMPLES, WeightLog, check_against_reference,  # noqa: E402
-                    expected_frames, make_callback, tiny_cnn, tiny_data, write_report)
+from common import (BATCH, EPOCHS, SAMPLES, check_against_reference, expected_frames, fit,  # noqa: E402
+                    largest_gap, out_dir, tiny_cnn, write_report)
 from vizcallbacks.models import set_random_seed  # noqa: E402  (keras's would start TensorFlow)
 
 
-def fit(model, out_dir):
-    callback, weight_log = make_callback(out_dir), WeightLog()
-    x, y = tiny_data()
-    model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0,
-              callbacks=[callback, weight_log])
-    return callback, weight_log
-
-
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", required=True)
-    out = parser.parse_args().out
+    out = out_dir()
     assert len(jax.devices()) == 2, jax.devices()
     set_random_seed(0)
     expected = expected_frames(EPOCHS, SAMPLES // BATCH)
@@ -52,17 +41,14 @@ def main():
     single = tiny_cnn("single")
     single.set_weights(distributed.get_weights())
 
-    with data_parallel.scope():
-        callback, weight_log = fit(model, os.path.join(out, "data-parallel"))
+    callback, weight_log, _ = fit(model, os.path.join(out, "data-parallel"), scope=data_parallel.scope())
     assert callback.renderer_factory.order == expected, callback.renderer_factory.order
     report["largest difference from one device"] = check_against_reference(callback, weight_log, reference)
 
-    with data_parallel.scope():
-        two, _ = fit(distributed, os.path.join(out, "whole-two-devices"))
-    one, _ = fit(single, os.path.join(out, "whole-one-device"))
+    two = fit(distributed, os.path.join(out, "whole-two-devices"), scope=data_parallel.scope())[0]
+    one = fit(single, os.path.join(out, "whole-one-device"))[0]
     assert len(single.weights[0].value.sharding.device_set) == 1
-    gap = max(float(abs(a - b).max()) for key in expected
-              for a, b in zip(two.renderer_factory.drawn[key], one.renderer_factory.drawn[key]))
+    gap = largest_gap(two, one)
     assert gap < 1e-4, gap
     report["whole fit: largest activation difference, two devices vs one"] = gap
     write_report(out, "jax_data_parallel", report)

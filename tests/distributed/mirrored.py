@@ -12,8 +12,6 @@ Started by test_distributed.py in a fresh process (the logical devices must be s
 TensorFlow starts): python tests/distributed/mirrored.py --out DIR
 """
 
-import argparse
-import contextlib
 import os
 
 os.environ["KERAS_BACKEND"] = "tensorflow"
@@ -26,23 +24,12 @@ tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfigu
 
 import keras  # noqa: E402
 
-from common import (BATCH, EPOCHS, SAMPLES, WeightLog, check_against_reference,  # noqa: E402
-                    expected_frames, make_callback, tiny_cnn, tiny_data, write_report)
-
-
-def fit(model, out_dir, *, scope=None):
-    callback, weight_log = make_callback(out_dir), WeightLog()
-    x, y = tiny_data()
-    with scope or contextlib.nullcontext():
-        model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0,
-                  callbacks=[callback, weight_log])
-    return callback, weight_log
+from common import (BATCH, EPOCHS, SAMPLES, check_against_reference, expected_frames, fit,  # noqa: E402
+                    largest_gap, out_dir, tiny_cnn, write_report)
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", required=True)
-    out = parser.parse_args().out
+    out = out_dir()
     keras.utils.set_random_seed(0)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     assert strategy.num_replicas_in_sync == 2
@@ -54,7 +41,7 @@ def main():
     assert "Mirrored" in type(model.weights[0].value).__name__, type(model.weights[0].value)
     reference = tiny_cnn("one_device")  # the default strategy: one device
     for where, scope in (("outside", None), ("inside", strategy.scope())):
-        callback, weight_log = fit(model, os.path.join(out, where), scope=scope)
+        callback, weight_log, _ = fit(model, os.path.join(out, where), scope=scope)
         assert callback.renderer_factory.order == expected, callback.renderer_factory.order
         report[f"fit {where} strategy.scope(): largest difference from one device"] = (
             check_against_reference(callback, weight_log, reference))
@@ -64,10 +51,9 @@ def main():
         distributed = tiny_cnn("distributed", batchnorm=False)
     single = tiny_cnn("single", batchnorm=False)
     single.set_weights(distributed.get_weights())
-    two, _ = fit(distributed, os.path.join(out, "whole-two-replicas"))
-    one, _ = fit(single, os.path.join(out, "whole-one-device"))
-    gap = max(float(abs(a - b).max()) for key in expected
-              for a, b in zip(two.renderer_factory.drawn[key], one.renderer_factory.drawn[key]))
+    two = fit(distributed, os.path.join(out, "whole-two-replicas"))[0]
+    one = fit(single, os.path.join(out, "whole-one-device"))[0]
+    gap = largest_gap(two, one)
     assert gap < 1e-4, gap
     report["whole fit: largest activation difference, two replicas vs one device"] = gap
     write_report(out, "mirrored", report)

@@ -11,7 +11,6 @@ one-device model holding the weights of that moment.
     python tests/distributed/multiworker_jax.py --out DIR
 """
 
-import argparse
 import os
 
 os.environ["KERAS_BACKEND"] = "jax"
@@ -20,15 +19,13 @@ import numpy as np  # noqa: E402
 import jax  # noqa: E402
 import keras  # noqa: E402
 
-from common import (BATCH, EPOCHS, SAMPLES, WeightLog, check_against_reference,  # noqa: E402
-                    expected_frames, make_callback, tiny_cnn, tiny_data, write_report)
+from common import (BATCH, EPOCHS, SAMPLES, check_against_reference, expected_frames, fit,  # noqa: E402
+                    out_dir, tiny_cnn, tiny_data, write_report)
 from vizcallbacks.models import set_random_seed  # noqa: E402  (keras's would start TensorFlow)
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", required=True)
-    out = parser.parse_args().out
+    out = out_dir()
     keras.distribution.initialize()
     set_random_seed(0)
     process, processes = jax.process_index(), jax.process_count()
@@ -38,14 +35,11 @@ def main():
     with data_parallel.scope():
         model = tiny_cnn("dp", batchnorm=False)
 
-    own_dir = os.path.join(out, task)  # each process its own folder: the worker's must stay absent
-    callback, weight_log = make_callback(own_dir), WeightLog()
     x, y = tiny_data()
-    share = len(x) // processes
-    local_x, local_y = x[process * share:(process + 1) * share], y[process * share:(process + 1) * share]
-    with data_parallel.scope():
-        history = model.fit(local_x, local_y, batch_size=BATCH // processes, epochs=EPOCHS,
-                            shuffle=False, verbose=0, callbacks=[callback, weight_log])
+    share = slice(process * len(x) // processes, (process + 1) * len(x) // processes)
+    # Each process its own folder: the worker's must stay absent.
+    callback, weight_log, history = fit(model, os.path.join(out, task), data=(x[share], y[share]),
+                                        batch_size=BATCH // processes, scope=data_parallel.scope())
 
     reports = os.path.join(out, "reports")
     os.makedirs(reports, exist_ok=True)

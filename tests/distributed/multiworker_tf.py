@@ -10,7 +10,6 @@ model holding the weights of that moment.
     python tests/distributed/multiworker_tf.py --out DIR
 """
 
-import argparse
 import os
 
 os.environ["KERAS_BACKEND"] = "tensorflow"
@@ -20,8 +19,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
-from common import (BATCH, EPOCHS, SAMPLES, WeightLog, check_against_reference,  # noqa: E402
-                    expected_frames, make_callback, tiny_cnn, tiny_data, write_report)
+from common import (BATCH, EPOCHS, SAMPLES, check_against_reference, expected_frames, fit,  # noqa: E402
+                    out_dir, tiny_cnn, write_report)
 
 
 def keras_mwms_workarounds(model):
@@ -46,9 +45,7 @@ def keras_mwms_workarounds(model):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", required=True)
-    out = parser.parse_args().out
+    out = out_dir()
     keras.utils.set_random_seed(0)
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
@@ -58,12 +55,8 @@ def main():
         model = tiny_cnn("mwms", batchnorm=False)
     keras_mwms_workarounds(model)
 
-    own_dir = os.path.join(out, task)  # each process its own folder: the worker's must stay absent
-    callback, weight_log = make_callback(own_dir), WeightLog()
-    x, y = tiny_data()
-    with strategy.scope():
-        history = model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0,
-                            callbacks=[callback, weight_log])
+    # Each process its own folder: the worker's must stay absent.
+    callback, weight_log, history = fit(model, os.path.join(out, task), scope=strategy.scope())
 
     reports = os.path.join(out, "reports")
     os.makedirs(reports, exist_ok=True)
