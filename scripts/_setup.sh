@@ -1,16 +1,32 @@
 # Sourced by the scripts: a virtual environment in .venv with this package installed
-# (editable) and, with "test", its test extra. Re-running is quick once installed.
+# (editable) and a Keras backend: TensorFlow's CPU build, unless .venv has a tensorflow
+# already. With "test", also the test extra and the other two backends, JAX and PyTorch,
+# so that the suite runs under each. Re-running is quick once installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-extra="${1:-}"  # "" or "test": which extra to install
+extra="${1:-}"  # "" (the demo) or "test" (the suite, every backend)
 if [ ! -x .venv/bin/python ]; then
-    echo "setting up .venv (first run: downloads TensorFlow, a few minutes)..." >&2
+    echo "setting up .venv (first run: downloads the Keras backends, a few minutes)..." >&2
     "${PYTHON:-python3}" -m venv .venv
     .venv/bin/python -m pip install --quiet --upgrade pip
 fi
 stamp=".venv/.vizcallbacks-installed${extra:+-$extra}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet -e ".${extra:+[$extra]}"
+    extras="$extra"
+    # A GPU build of tensorflow installed by hand stays alone: tensorflow-cpu beside it
+    # would be a second distribution of the same module.
+    if ! .venv/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('tensorflow') is None)"; then
+        extras="${extras:+$extras,}tensorflow-cpu"
+    fi
+    pins=()
+    if [ "$extra" = test ]; then
+        extras="$extras,jax,torch"
+        # A pinned torch: pip then takes a local CPU wheel of that release where one is on
+        # its find-links (2.13.0+cpu sorts above 2.13.0); left free, it would fetch the
+        # newest CUDA build from PyPI, several GB. VIZCALLBACKS_TORCH names another pin.
+        pins+=("${VIZCALLBACKS_TORCH:-torch==2.13.0}")
+    fi
+    .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}" ${pins[@]+"${pins[@]}"}
     touch "$stamp"
 fi
 

@@ -105,3 +105,18 @@ def require(path: Path, what: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def pytest_runtest_setup(item):
+    """A test marked `backend("jax")` starts its own processes under that backend, whatever
+    the backend of the suite: it runs in the suite's pass under that backend
+    (`scripts/test.sh` makes one per backend) and is skipped in the others, which would
+    only repeat it."""
+    marker = item.get_closest_marker("backend")
+    if marker is None:
+        return
+    import keras
+
+    wanted = marker.args[0]
+    if keras.backend.backend() != wanted:
+        pytest.skip(f"starts its own {wanted} processes: runs in the suite's KERAS_BACKEND={wanted} pass")

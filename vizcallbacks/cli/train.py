@@ -57,6 +57,18 @@ def add_parser(commands) -> None:
     parser.set_defaults(run=run)
 
 
+# Keras's backends; each is also the name of the package extra that installs it.
+_BACKEND_EXTRAS = ("tensorflow", "jax", "torch")
+
+
+def _no_backend(module: str) -> str:
+    chosen = os.environ.get("KERAS_BACKEND")
+    why = f"KERAS_BACKEND={chosen}" if chosen else "Keras's default; KERAS_BACKEND chooses another"
+    return (f"Keras's backend {module!r} is not installed ({why}). Install it with "
+            f"pip install 'vizcallbacks[{module}]', or set KERAS_BACKEND to one that is installed "
+            f"({', '.join(_BACKEND_EXTRAS)}).")
+
+
 def _import_keras_quietly() -> None:
     """Import Keras with file descriptor 2 sent to a temporary file. TensorFlow's C++
     start-up lines ignore TF_CPP_MIN_LOG_LEVEL (seen with TF 2.21) and would bury the
@@ -71,8 +83,11 @@ def _import_keras_quietly() -> None:
         os.dup2(captured.fileno(), 2)
         try:
             import keras  # noqa: F401
-        except BaseException:
+        except BaseException as error:
             os.dup2(saved, 2)
+            missing = getattr(error, "name", None) or ""
+            if isinstance(error, ModuleNotFoundError) and missing.split(".")[0] in _BACKEND_EXTRAS:
+                raise ValueError(_no_backend(missing.split(".")[0])) from None
             captured.seek(0)
             sys.stderr.write(captured.read().decode("utf-8", "replace"))
             raise

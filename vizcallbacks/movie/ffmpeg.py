@@ -38,6 +38,16 @@ _SHIELDED_FROM_CTRL_C: dict[str, Any] = (
 )
 
 
+@contextlib.contextmanager
+def quiet_fork():
+    """Start ffmpeg without JAX's warning. JAX warns at every fork that a forked
+    multithreaded process may deadlock; a child that runs nothing but exec of ffmpeg
+    cannot, so the warning would only alarm users."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+        yield
+
+
 def ffmpeg_rate(fps: float | Fraction) -> str:
     """A frame rate as ffmpeg takes it, an exact rational: 100/3 written as "33.3333" would drift.
 
@@ -71,10 +81,7 @@ def start_ffmpeg(output_args: Sequence[str], *, width: int, height: int, rate: f
     """
     import imageio_ffmpeg
 
-    with warnings.catch_warnings():
-        # JAX warns at every fork that a forked multithreaded process may deadlock; this
-        # child runs nothing but exec of ffmpeg, so the warning would only alarm users.
-        warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+    with quiet_fork():
         process = _popen(output_args, imageio_ffmpeg.get_ffmpeg_exe(), width=width, height=height,
                          rate=rate, out_path=out_path, stderr=stderr)
     _widen_pipe(process.stdin, frame_bytes=frame_bytes)

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from .display import Movie
+from .ffmpeg import quiet_fork
 from .writers import writer_class
 
 __all__ = ["inspect_movie"]
@@ -54,12 +55,13 @@ def inspect_movie(path: str | os.PathLike) -> Movie:
         )
     import imageio_ffmpeg
 
-    frame_count, duration_s = imageio_ffmpeg.count_frames_and_secs(str(path))
-    reader = imageio_ffmpeg.read_frames(str(path))
-    try:
-        meta = next(reader)
-    finally:
-        reader.close()
+    with quiet_fork():
+        frame_count, duration_s = imageio_ffmpeg.count_frames_and_secs(str(path))
+        reader = imageio_ffmpeg.read_frames(str(path))
+        try:
+            meta = next(reader)
+        finally:
+            reader.close()
     return Movie(
         path=path,
         frame_count=frame_count,
