@@ -3,7 +3,7 @@
 A cell drawer is made once per column, for one `LayerView`, and turns that layer's
 output for every image into `Patch`es of palette indices; the grid (`grid.py`) puts them
 in place. Drawers are looked up by `LayerView.kind` in `CELL_DRAWERS`: a new kind of
-output is a new class here and a line in that table.
+output is a new class here, listed in that table.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .normalize import Normalizer
 from .palette import WHITE, to_indices
 
 __all__ = ["Patch", "CellPlan", "cell_plan", "nearest_index", "vector_grid", "CellDrawer", "MapCells",
-           "VectorCells", "CELL_DRAWERS"]
+           "SequenceCells", "VectorCells", "CELL_DRAWERS"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,9 @@ class CellDrawer:
 
     #: The `LayerView.kind` this drawer draws.
     kind = ""
+    #: Whether the drawer gives an image one row per chosen channel (feature maps), or
+    #: draws in its first row only.
+    rows_by_channel = False
 
     def __init__(self, view: LayerView, *, column: int, cell_px: int, channels: Sequence[int],
                  rows_per_image: Sequence[int], normalize: Normalizer):
@@ -162,6 +165,7 @@ class MapCells(CellDrawer):
     that one channel's rows compare across images while a weak channel stays visible."""
 
     kind = "maps"
+    rows_by_channel = True
 
     def _setup(self) -> None:
         self.plan = cell_plan(self.view.shape[:2], self.cell_px)
@@ -217,5 +221,25 @@ class VectorCells(CellDrawer):
                       self.plan.scale(pictures.reshape(len(output), rows, cols)))]
 
 
+class SequenceCells(CellDrawer):
+    """A sequence (time, channels), from Embedding, Conv1D, 1-D pooling, recurrent layers
+    with `return_sequences`: a heatmap with time across and channels down, stretched
+    over the cell, in each image's first row; the layer is normalized as a whole, like
+    a vector, so that a strong channel shows as strong."""
+
+    kind = "sequence"
+
+    def _setup(self) -> None:
+        steps, channels = self.view.shape
+        self.plan = cell_plan((channels, steps), self.cell_px, fill=True)
+
+    def patches(self, output: np.ndarray) -> list[Patch]:
+        unit = self.normalize((self.column, None), output)
+        pictures = to_indices(unit).transpose(0, 2, 1)  # (images, channels, time)
+        places = tuple((image, 0) for image in range(len(output)))
+        return [Patch(places, self.plan.top, self.plan.left, self.plan.scale(pictures))]
+
+
 #: The drawer of each kind of layer output (`LayerView.kind`).
-CELL_DRAWERS: dict[str, type[CellDrawer]] = {drawer.kind: drawer for drawer in (MapCells, VectorCells)}
+CELL_DRAWERS: dict[str, type[CellDrawer]] = {
+    drawer.kind: drawer for drawer in (MapCells, SequenceCells, VectorCells)}

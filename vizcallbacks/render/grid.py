@@ -21,23 +21,25 @@ import numpy as np
 from ..activations import Activations, LayerView
 from ..checks import check_choice, check_cmap, check_int_in_range
 from .cells import CELL_DRAWERS, Patch
-from .inputs import INPUT_DRAWERS, input_kind
+from .inputs import INPUT_DRAWERS, check_vocabulary, input_kind
 from .normalize import NORMALIZATIONS, Normalizer
 from .options import CELL_PX_RANGE, resolve_channels, rows_per_image
 from .palette import GREEN, RED, make_palette
 from .readers import OUTPUT_READERS
 from .stamp import Stamp
-from .text import LINE, SMALL_FONT, STAMP_FONT, TextLayer, fit_text, font, header_lines
+from .text import (LINE, SMALL_FONT, STAMP_FONT, TextLayer, class_labels, fit_label, fit_text, font, header_lines,
+                   shape_labels)
 
 __all__ = ["GridRenderer"]
 
 # The fixed bands around the grid, in pixels.
 _PAD = 6
 _STAMP_H = 26
-_HEADER_H = 3 * LINE + 4
 _LABEL_W = 124
 _CHANNEL_W = 34
 _COL_GAP, _ROW_GAP, _BLOCK_GAP = 3, 2, 8
+# A column header's lines: the layer's name, its class, its output's shape.
+_NAME_GREY, _CLASS_GREY, _SHAPE_GREY = 0, 72, 120
 # The green or red square beside a prediction, below the block's top.
 _MARK_TOP = LINE + 4
 
@@ -71,6 +73,11 @@ class GridRenderer:
         normalization: "stable", "minmax" or "standardize" (above).
         cmap: a matplotlib colormap name.
         cell_px: the side of one grid cell in pixels, 8..512.
+        output_kind: what the model's output is, the key of `OUTPUT_READERS`:
+            "classes" (softmax or logits), "binary" (one sigmoid unit) or "regression"
+            (values); a probe's `output_kind`.
+        vocabulary: for token-id inputs, the words: a list (index = id), or a mapping
+            from id to word or from word to id; ids are shown without it.
 
     Raises:
         TypeError, ValueError: an option is not valid; the message says what is.
@@ -83,25 +90,33 @@ class GridRenderer:
                  labels=None, class_names: Sequence[str] | None = None,
                  channels: Sequence[int] | None = None,
                  channels_per_image: int | Sequence[int] | None = None,
-                 normalization: str = "stable", cmap: str = "inferno", cell_px: int = 56):
+                 normalization: str = "stable", cmap: str = "inferno", cell_px: int = 56,
+                 output_kind: str = "classes", vocabulary=None):
         check_choice(normalization, "normalization", NORMALIZATIONS)
         check_cmap(cmap)
+        check_choice(output_kind, "output_kind", tuple(OUTPUT_READERS))
         self.cell_px = check_int_in_range(cell_px, "cell_px", *CELL_PX_RANGE)
         self.views = tuple(views)
         self.images = np.asarray(images)
-        self.reader = OUTPUT_READERS["classes"](labels, len(self.images), class_names=class_names)
+        self.reader = OUTPUT_READERS[output_kind](labels, len(self.images), class_names=class_names)
         self.channels, self._clip_channels = resolve_channels(channels, self.views)
         self.rows_per_image = rows_per_image(channels_per_image, len(self.images), len(self.channels))
+        if not any(CELL_DRAWERS[view.kind].rows_by_channel for view in self.views):
+            self.rows_per_image = (1,) * len(self.images)  # no layer has a row per channel
         self.palette = make_palette(cmap)
         normalize = Normalizer(normalization)
-        self.input = INPUT_DRAWERS[input_kind(self.images)](self.images, cell_px=self.cell_px)
+        self.input = INPUT_DRAWERS[input_kind(self.images)](
+            self.images, cell_px=self.cell_px, targets=self.reader.targets(),
+            vocabulary=check_vocabulary(vocabulary))
         self.drawers = [CELL_DRAWERS[view.kind](
             view, column=column, cell_px=self.cell_px, channels=self.channels,
             rows_per_image=self.rows_per_image, normalize=normalize)
             for column, view in enumerate(self.views, start=1)]
+        self._widths = [self.input.width] + [self.cell_px for _ in self.drawers]
+        self._headers = self._header_texts()
         self._layout()
         self._text = TextLayer(self._draw_static_text())
-        self._input_patches, self._input_rgb = self.input.patches(), self.input.rgb_patches()
+        self._input_rgb = self.input.rgb_patches()
 
     @property
     def labels(self) -> np.ndarray | None:
@@ -109,12 +124,32 @@ class GridRenderer:
         return self.reader.labels
 
     # ---- layout, computed once -------------------------------------------------
+    def _header_texts(self) -> list[list[tuple[str, int]]]:
+        """Each column's header, (line, grey) from the top: the layer's name in up to three
+        lines, its class, and the shape of its output for one input."""
+        from PIL import Image, ImageDraw
+
+        measure = ImageDraw.Draw(Image.new("L", (1, 1)))
+        small = font(SMALL_FONT)
+        columns = [("input", (self.input.kind,), self.images.shape[1:])] + [
+            (view.name, class_labels(view.layer_class) if view.layer_class else (), view.shape)
+            for view in self.views]
+        headers = []
+        for width, (name, what, shape) in zip(self._widths, columns):
+            room = width + _COL_GAP - 1
+            lines = [(line, _NAME_GREY) for line in header_lines(measure, name, small, room)]
+            if what:
+                lines.append((fit_label(measure, what, small, room), _CLASS_GREY))
+            lines.append((fit_label(measure, shape_labels(shape), small, room), _SHAPE_GREY))
+            headers.append(lines)
+        return headers
+
     def _layout(self):
         cell = self.cell_px
         self._show_channels = max(self.rows_per_image) > 1
         self._grid_left = _PAD + _LABEL_W + (_CHANNEL_W if self._show_channels else 0)
-        self._grid_top = _STAMP_H + _HEADER_H
-        widths = [self.input.width] + [cell for _ in self.drawers]
+        self._grid_top = _STAMP_H + max(len(lines) for lines in self._headers) * LINE + 4
+        widths = self._widths
         self._col_x = [self._grid_left + sum(widths[:i]) + i * _COL_GAP for i in range(len(widths))]
         self._block_y, self._row_y = [], []
         y = self._grid_top
@@ -135,15 +170,10 @@ class GridRenderer:
         draw = ImageDraw.Draw(text)
         small = font(SMALL_FONT)
         cell = self.cell_px
-        names = ["input"] + [view.name for view in self.views]
-        shapes = ["×".join(str(d) for d in self.images.shape[1:])] + [
-            "×".join(str(d) for d in view.shape) for view in self.views]
-        for x, name, shape in zip(self._col_x, names, shapes):
-            lines = header_lines(draw, name, small, cell + _COL_GAP - 1)
-            lines.append(fit_text(draw, shape, small, cell + _COL_GAP - 1))
-            top = self._grid_top - 4 - len(lines) * LINE
-            for i, line in enumerate(lines):
-                draw.text((x, top + i * LINE), line, fill=0 if i < len(lines) - 1 else 96, font=small)
+        for x, lines in zip(self._col_x, self._headers):
+            top = self._grid_top - 4 - len(lines) * LINE  # the shape line just above the cells
+            for i, (line, fill) in enumerate(lines):
+                draw.text((x, top + i * LINE), line, fill=fill, font=small)
         for image_index, block_top in enumerate(self._block_y):
             true_text = self.reader.true_text(image_index)
             if true_text is not None:
@@ -169,8 +199,7 @@ class GridRenderer:
 
     def _cell_box(self, image_index: int, row: int, column: int):
         top, left = self._row_y[image_index][row], self._col_x[column]
-        width = self.input.width if column == 0 else self.cell_px
-        return slice(top, top + self.cell_px), slice(left, left + width)
+        return slice(top, top + self.cell_px), slice(left, left + self._widths[column])
 
     # ---- per frame ---------------------------------------------------------------
     def render(self, activations: Activations, stamp: Stamp = Stamp()) -> np.ndarray:
@@ -185,7 +214,7 @@ class GridRenderer:
             `palette`.
         """
         indices = self._text.compose(self._text_groups(activations, stamp))
-        self._paste(indices, 0, self._input_patches)
+        self._paste(indices, 0, self.input.patches(self.reader.predicted(activations)))
         for column, (drawer, output) in enumerate(zip(self.drawers, activations.outputs), start=1):
             self._paste(indices, column, drawer.patches(output))
         self._mark_predictions(indices, activations)

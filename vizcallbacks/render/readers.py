@@ -13,7 +13,8 @@ import numpy as np
 
 from ..activations import Activations
 
-__all__ = ["OutputReader", "ClassifierReader", "OUTPUT_READERS"]
+__all__ = ["OutputReader", "ClassifierReader", "BinaryReader", "RegressionReader", "OUTPUT_READERS",
+           "format_value"]
 
 
 class OutputReader:
@@ -77,6 +78,20 @@ class OutputReader:
         """
         return None
 
+    def targets(self) -> np.ndarray | None:
+        """The value each input should give, for inputs that show it (a series' next
+        value); None unless the model regresses a value."""
+        return None
+
+    def predicted(self, activations: Activations) -> np.ndarray | None:
+        """This frame's predicted value per input, for inputs that show it; None unless
+        the model regresses a value.
+
+        Args:
+            activations: the frame's forward pass.
+        """
+        return None
+
     def class_name(self, index: int) -> str:
         """The name of class `index` (its number without `class_names`).
 
@@ -127,5 +142,93 @@ class ClassifierReader(OutputReader):
                 for row, label in zip(probabilities, self.labels)]
 
 
+class BinaryReader(ClassifierReader):
+    """One sigmoid unit (or one logit): the probability of class 1 and the class it
+    predicts (1 from 0.5 on); right when it is the true class."""
+
+    kind = "binary"
+
+    def check_labels(self, labels: np.ndarray) -> np.ndarray:
+        if labels.ndim == 2 and labels.shape[1] == 1:  # a column, as the model outputs
+            labels = labels[:, 0]
+        if labels.ndim == 1 and not np.isin(labels, (0, 1)).all():
+            raise ValueError(f"labels of a model with one sigmoid unit must be 0 or 1. Received: "
+                             f"{np.unique(labels).tolist()[:10]}.")
+        return super().check_labels(labels)
+
+    def lines(self, activations: Activations) -> list[tuple[str, str]] | None:
+        probabilities = activations.probabilities
+        if probabilities is None:
+            return None
+        found = []
+        for p in probabilities[:, -1]:
+            if np.isnan(p):
+                found.append(("pred: NaN", ""))
+            else:
+                found.append((f"pred: {self.class_name(int(p >= 0.5))}", f"p({self.class_name(1)}) {p:.2f}"))
+        return found
+
+    def marks(self, activations: Activations) -> list[bool | None] | None:
+        probabilities = activations.probabilities
+        if probabilities is None or self.labels is None:
+            return None
+        return [not np.isnan(p) and int(p >= 0.5) == label for p, label in zip(probabilities[:, -1], self.labels)]
+
+
+def format_value(value: float) -> str:
+    """A regressed value in a few characters: four significant digits.
+
+    Args:
+        value: the number.
+    """
+    return "NaN" if not np.isfinite(value) else f"{value:.4g}"
+
+
+class RegressionReader(OutputReader):
+    """Values (one linear unit, or several): the prediction against the target, and the
+    error; no right or wrong."""
+
+    kind = "regression"
+
+    def check_labels(self, labels: np.ndarray) -> np.ndarray:
+        if labels.ndim == 1:
+            labels = labels[:, None]
+        if labels.ndim != 2 or len(labels) != self.count or not np.issubdtype(labels.dtype, np.number):
+            raise ValueError(
+                f"labels must hold one target (a number, or a row of numbers) per input ({self.count} "
+                f"inputs). Received shape {labels.shape}, dtype {labels.dtype}."
+            )
+        return labels.astype(np.float64)
+
+    def true_text(self, index: int) -> str | None:
+        return None if self.labels is None else f"true: {_values(self.labels[index])}"
+
+    def targets(self) -> np.ndarray | None:
+        return None if self.labels is None or self.labels.shape[1] != 1 else self.labels[:, 0]
+
+    def predicted(self, activations: Activations) -> np.ndarray | None:
+        output = activations.output
+        if output is None or output.ndim != 2 or output.shape[1] != 1:
+            return None
+        return output[:, 0].astype(np.float64)
+
+    def lines(self, activations: Activations) -> list[tuple[str, str]] | None:
+        output = activations.output
+        if output is None or output.ndim != 2:
+            return None
+        found = []
+        for index, row in enumerate(output.astype(np.float64)):
+            error = ""
+            if self.labels is not None and self.labels.shape[1] == row.shape[0]:
+                error = f"error {format_value(float(np.mean(row - self.labels[index])))}"
+            found.append((f"pred: {_values(row)}", error))
+        return found
+
+
+def _values(row: np.ndarray) -> str:
+    return ", ".join(format_value(float(value)) for value in row[:3]) + (", …" if len(row) > 3 else "")
+
+
 #: The reader of each kind of model output.
-OUTPUT_READERS: dict[str, type[OutputReader]] = {reader.kind: reader for reader in (ClassifierReader,)}
+OUTPUT_READERS: dict[str, type[OutputReader]] = {
+    reader.kind: reader for reader in (ClassifierReader, BinaryReader, RegressionReader)}

@@ -13,7 +13,8 @@ import numpy as np
 
 from .palette import GREY_OF_L
 
-__all__ = ["STAMP_FONT", "SMALL_FONT", "LINE", "font", "fit_text", "header_lines", "TextLayer", "Line"]
+__all__ = ["STAMP_FONT", "SMALL_FONT", "LINE", "font", "fit_text", "fit_label", "abbreviate", "class_labels",
+           "shape_labels", "header_lines", "TextLayer", "Line"]
 
 # Text sizes in pixels, and the height of a line of small text.
 STAMP_FONT, SMALL_FONT = 15, 10
@@ -62,27 +63,136 @@ def fit_text(draw, text: str, text_font, width: int) -> str:
     """
     if draw.textlength(text, font=text_font) <= width:
         return text
+    return _cut(draw, text, text_font, width)
+
+
+def _cut(draw, text: str, text_font, width: int) -> str:
+    """The longest beginning of `text` that fits in `width` with "…" after it."""
     while text and draw.textlength(text + "…", font=text_font) > width:
         text = text[:-1]
     return text + "…"
 
 
-def header_lines(draw, name: str, text_font, width: int) -> list[str]:
-    """A layer's name on one line, or on two split at its last underscore.
+# Words of layer names and classes, shortened when a header has no room for them.
+_ABBREVIATIONS = (("normalization", "norm"), ("average", "avg"), ("pooling", "pool"),
+                  ("expanded", "exp"), ("expand", "exp"), ("project", "proj"), ("depthwise", "dw"),
+                  ("separable", "sep"), ("activation", "act"), ("concatenate", "concat"),
+                  ("bidirectional", "bi"), ("timedistributed", "td"), ("embedding", "embed"),
+                  ("convolution", "conv"), ("transpose", "t"), ("dropout", "drop"),
+                  ("identity", "id"), ("global", "glob"), ("block", "blk"))
+
+
+def abbreviate(text: str) -> str:
+    """`text` with long words of layer names shortened ("global_average_pooling2d":
+    "gl_avg_pool2d", "GlobalAveragePooling2D": "GlAvgPool2D"), keeping each word's case.
+
+    Args:
+        text: a layer's name or class.
+
+    Returns:
+        The shortened text.
+    """
+    import re
+
+    for long, short in _ABBREVIATIONS:
+        text = re.sub(long, lambda match, short=short: short.capitalize() if match.group()[0].isupper() else short,
+                      text, flags=re.IGNORECASE)
+    return text
+
+
+def fit_label(draw, texts: Sequence[str], text_font, width: int) -> str:
+    """The first of `texts` (ever shorter ways to say one thing) that fits in `width`
+    pixels, else the last cut to fit.
+
+    Args:
+        draw: a `PIL.ImageDraw.ImageDraw`, to measure with.
+        texts: the ways to say it, longest first.
+        text_font: the font.
+        width: the room, in pixels.
+
+    Returns:
+        One line.
+    """
+    for text in texts:
+        if draw.textlength(text, font=text_font) <= width:
+            return text
+    return fit_text(draw, texts[-1], text_font, width)
+
+
+def class_labels(layer_class: str) -> tuple[str, ...]:
+    """Ways to name a layer class, longest first: as it is, shortened
+    ("GlobalAvgPool2D"), and its capitals ("GAP2D").
+
+    Args:
+        layer_class: the class's name, e.g. "GlobalAveragePooling2D".
+
+    Returns:
+        Up to three names.
+    """
+    import re
+
+    short = abbreviate(layer_class)
+    initials = "".join(re.findall(r"[A-Z]|\d+D?|[()]", layer_class))
+    return tuple(dict.fromkeys((layer_class, short, initials or short)))
+
+
+def shape_labels(shape: Sequence[int]) -> tuple[str, ...]:
+    """Ways to write an output's shape, longest first: "24×24×144", "24²×144".
+
+    Args:
+        shape: the shape for one input.
+
+    Returns:
+        One or two texts.
+    """
+    full = "×".join(str(d) for d in shape)
+    if len(shape) == 3 and shape[0] == shape[1]:
+        return full, f"{shape[0]}²×{shape[2]}"
+    return (full,)
+
+
+def _wrapped(draw, text: str, text_font, width: int) -> list[str]:
+    """`text` in lines no wider than `width`, broken after underscores, and inside a word
+    only when the word alone is too wide."""
+    parts = [part + "_" for part in text.split("_")]
+    parts[-1] = parts[-1][:-1]
+    lines = [""]
+    for part in parts:
+        if draw.textlength(lines[-1] + part, font=text_font) <= width:
+            lines[-1] += part
+            continue
+        if lines[-1]:
+            lines.append("")
+        for char in part:  # a word that a line cannot hold is broken where it must be
+            if lines[-1] and draw.textlength(lines[-1] + char, font=text_font) > width:
+                lines.append("")
+            lines[-1] += char
+    return [line for line in lines if line]
+
+
+def header_lines(draw, name: str, text_font, width: int, *, max_lines: int = 3) -> list[str]:
+    """A layer's name in at most `max_lines` lines of `width` pixels: broken after
+    underscores, its long words shortened when it does not fit otherwise (see
+    `abbreviate`), and as a last resort its middle left out ("…"), since a name's first
+    and last words say most (its block, and what the layer does).
 
     Args:
         draw: a `PIL.ImageDraw.ImageDraw`, to measure with.
         name: the layer's name.
         text_font: the font.
         width: the room, in pixels.
+        max_lines: the most lines.
 
     Returns:
-        One or two lines, each cut to fit.
+        One to `max_lines` lines.
     """
-    if draw.textlength(name, font=text_font) <= width or "_" not in name:
-        return [fit_text(draw, name, text_font, width)]
-    head, _, tail = name.rpartition("_")
-    return [fit_text(draw, head + "_", text_font, width), fit_text(draw, tail, text_font, width)]
+    for candidate in (name, abbreviate(name)):
+        lines = _wrapped(draw, candidate, text_font, width)
+        if len(lines) <= max_lines:
+            return lines
+    if max_lines == 1:
+        return [_cut(draw, lines[0], text_font, width)]
+    return [_cut(draw, lines[0], text_font, width)] + lines[len(lines) - max_lines + 1:]
 
 
 def _overlap(boxes: Sequence[tuple[int, int, int, int]]) -> bool:
