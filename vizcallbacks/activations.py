@@ -33,7 +33,7 @@ import numpy as np
 from .checks import is_int
 
 __all__ = ["LayerView", "Activations", "PendingActivations", "ActivationProbe", "check_model",
-           "check_layer_choice", "output_kind", "KINDS", "OUTPUT_KINDS", "MAX_DEFAULT_COLUMNS"]
+           "check_layer_choice", "output_kind", "kind_of", "KINDS", "OUTPUT_KINDS", "MAX_DEFAULT_COLUMNS"]
 
 # What a layer's output for one image is, by its number of axes.
 KINDS = {3: "maps", 2: "sequence", 1: "vector"}
@@ -42,6 +42,22 @@ MAX_DEFAULT_COLUMNS = 12
 #: What a model's output can be: class scores (softmax or logits), one sigmoid unit
 #: (or one logit) for two classes, or values.
 OUTPUT_KINDS = ("classes", "binary", "regression")
+
+
+def kind_of(shape: Sequence[int]) -> str | None:
+    """What an output of `shape` (for one input) is, by its number of axes: "maps",
+    "sequence" or "vector". Maps of 1x1 and sequences of one step (a deep network's last
+    stage at a small input) are vectors of their channels.
+
+    Args:
+        shape: the output's shape without the batch axis.
+
+    Returns:
+        The kind, or None for outputs of other ranks.
+    """
+    if len(shape) > 1 and all(size == 1 for size in shape[:-1]):
+        return "vector"
+    return KINDS.get(len(shape))
 
 
 @dataclass(frozen=True)
@@ -61,8 +77,9 @@ class LayerView:
 
     @property
     def kind(self) -> str:
-        """"maps" (height, width, channels), "sequence" (time, channels) or "vector" (units)."""
-        return KINDS[len(self.shape)]
+        """"maps" (height, width, channels), "sequence" (time, channels) or "vector" (units);
+        see `kind_of`."""
+        return kind_of(self.shape)
 
     @property
     def channels(self) -> int:
@@ -274,7 +291,7 @@ def _records(layers: Sequence, outputs: Sequence[tuple[int, object]], kinds: Seq
             per_image = None
         else:
             per_image = shape[1:]
-            kind = KINDS.get(len(per_image))
+            kind = kind_of(per_image)
             if kind is None:
                 why = f"its output has {len(shape)} axes (batch included)"
             elif kind not in kinds:
@@ -303,8 +320,9 @@ def _stage(record: _Record) -> tuple:
 
 def _default_choice(records: Sequence[_Record], max_columns: int) -> list[_Record]:
     """Every drawable output when there are few; for a deep model, the last layer that
-    computes in each stage (a run of outputs of the same kind and resolution), the
-    model's output among them, at most `max_columns` spread evenly."""
+    computes in each stage (a run of outputs of the same kind and resolution; a stage of
+    plumbing only is passed over), the model's output among them, at most `max_columns`
+    spread evenly."""
     drawable = [record for record in records if not record.why_not]
     if len(drawable) <= max_columns:
         return drawable
@@ -314,10 +332,10 @@ def _default_choice(records: Sequence[_Record], max_columns: int) -> list[_Recor
             stages[-1].append(record)
         else:
             stages.append([record])
-    ends = []
-    for stage in stages:
-        computing = [r for r in stage if not r.layer_class.startswith(_PLUMBING)]
-        ends.append((computing or stage)[-1])
+    # A stage of plumbing only (a padding between two resolutions) shows nothing new.
+    ends = [computing[-1] for computing in (
+        [r for r in stage if not r.layer_class.startswith(_PLUMBING)] for stage in stages) if computing]
+    ends = ends or [stage[-1] for stage in stages]
     if len(ends) > max_columns:
         keep = np.unique(np.rint(np.linspace(0, len(ends) - 1, max_columns)).astype(int))
         ends = [ends[i] for i in keep]

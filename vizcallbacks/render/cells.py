@@ -16,10 +16,13 @@ import numpy as np
 
 from ..activations import LayerView
 from .normalize import Normalizer
-from .palette import WHITE, to_indices
+from .palette import WHITE, grey, to_indices
 
 __all__ = ["Patch", "CellPlan", "cell_plan", "nearest_index", "vector_grid", "CellDrawer", "MapCells",
            "SequenceCells", "VectorCells", "CELL_DRAWERS"]
+
+# The outline of a single unit's gauge.
+_GAUGE_EDGE = grey(200)
 
 
 @dataclass(frozen=True)
@@ -205,20 +208,37 @@ def vector_grid(units: int) -> tuple[int, int]:
 
 class VectorCells(CellDrawer):
     """A vector (units): a strip when short, a block when long, in each image's first
-    row; the layer is normalized as a whole."""
+    row; the layer is normalized as a whole. A single unit (a regression's value, a
+    sigmoid's probability) is a gauge: a bar that fills the cell as far as the value
+    goes in the layer's range, in the value's colour."""
 
     kind = "vector"
 
     def _setup(self) -> None:
         self.plan = cell_plan(vector_grid(self.view.channels), self.cell_px)
+        self._draw = self._gauges if self.view.channels == 1 else self._strips
 
     def patches(self, output: np.ndarray) -> list[Patch]:
-        rows, cols = self.plan.grid
-        pictures = np.full((len(output), rows * cols), WHITE, dtype=np.uint8)
-        pictures[:, :self.view.channels] = to_indices(self.normalize((self.column, None), output))
         places = tuple((image, 0) for image in range(len(output)))
-        return [Patch(places, self.plan.top, self.plan.left,
-                      self.plan.scale(pictures.reshape(len(output), rows, cols)))]
+        units = output.reshape(len(output), -1)  # maps of 1x1 are vectors too
+        return [Patch(places, *self._draw(self.normalize((self.column, None), units)))]
+
+    def _strips(self, unit: np.ndarray) -> tuple[int, int, np.ndarray]:
+        rows, cols = self.plan.grid
+        pictures = np.full((len(unit), rows * cols), WHITE, dtype=np.uint8)
+        pictures[:, :self.view.channels] = to_indices(unit)
+        return self.plan.top, self.plan.left, self.plan.scale(pictures.reshape(len(unit), rows, cols))
+
+    def _gauges(self, unit: np.ndarray) -> tuple[int, int, np.ndarray]:
+        cell, inner = self.cell_px, self.cell_px - 2
+        pictures = np.full((len(unit), cell, cell), _GAUGE_EDGE, dtype=np.uint8)
+        pictures[:, 1:-1, 1:-1] = WHITE
+        # A value off the charts (NaN) fills the gauge in the NaN grey.
+        heights = np.rint(np.nan_to_num(unit[:, 0], nan=1.0) * inner).astype(int)
+        filled = np.arange(inner)[None, :] >= inner - heights[:, None]         # (images, rows)
+        colours = np.broadcast_to(to_indices(unit[:, :1])[:, :, None], (len(unit), inner, inner))
+        pictures[:, 1:-1, 1:-1] = np.where(filled[:, :, None], colours, WHITE)
+        return 0, 0, pictures
 
 
 class SequenceCells(CellDrawer):

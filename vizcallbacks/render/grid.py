@@ -39,7 +39,7 @@ _LABEL_W = 124
 _CHANNEL_W = 34
 _COL_GAP, _ROW_GAP, _BLOCK_GAP = 3, 2, 8
 # A column header's lines: the layer's name, its class, its output's shape.
-_NAME_GREY, _CLASS_GREY, _SHAPE_GREY = 0, 72, 120
+_HEADER_GREYS = {"name": 0, "class": 72, "shape": 120}
 # The green or red square beside a prediction, below the block's top.
 _MARK_TOP = LINE + 4
 
@@ -113,7 +113,8 @@ class GridRenderer:
             rows_per_image=self.rows_per_image, normalize=normalize)
             for column, view in enumerate(self.views, start=1)]
         self._widths = [self.input.width] + [self.cell_px for _ in self.drawers]
-        self._headers = self._header_texts()
+        #: Each column's header, top to bottom: (line, "name" | "class" | "shape").
+        self.headers = self._header_texts()
         self._layout()
         self._text = TextLayer(self._draw_static_text())
         self._input_rgb = self.input.rgb_patches()
@@ -124,9 +125,9 @@ class GridRenderer:
         return self.reader.labels
 
     # ---- layout, computed once -------------------------------------------------
-    def _header_texts(self) -> list[list[tuple[str, int]]]:
-        """Each column's header, (line, grey) from the top: the layer's name in up to three
-        lines, its class, and the shape of its output for one input."""
+    def _header_texts(self) -> list[list[tuple[str, str]]]:
+        """Each column's header, (line, role) from the top: the layer's name in up to
+        three lines, its class, and the shape of its output for one input."""
         from PIL import Image, ImageDraw
 
         measure = ImageDraw.Draw(Image.new("L", (1, 1)))
@@ -137,10 +138,10 @@ class GridRenderer:
         headers = []
         for width, (name, what, shape) in zip(self._widths, columns):
             room = width + _COL_GAP - 1
-            lines = [(line, _NAME_GREY) for line in header_lines(measure, name, small, room)]
+            lines = [(line, "name") for line in header_lines(measure, name, small, room)]
             if what:
-                lines.append((fit_label(measure, what, small, room), _CLASS_GREY))
-            lines.append((fit_label(measure, shape_labels(shape), small, room), _SHAPE_GREY))
+                lines.append((fit_label(measure, what, small, room), "class"))
+            lines.append((fit_label(measure, shape_labels(shape), small, room), "shape"))
             headers.append(lines)
         return headers
 
@@ -148,7 +149,7 @@ class GridRenderer:
         cell = self.cell_px
         self._show_channels = max(self.rows_per_image) > 1
         self._grid_left = _PAD + _LABEL_W + (_CHANNEL_W if self._show_channels else 0)
-        self._grid_top = _STAMP_H + max(len(lines) for lines in self._headers) * LINE + 4
+        self._grid_top = _STAMP_H + max(len(lines) for lines in self.headers) * LINE + 4
         widths = self._widths
         self._col_x = [self._grid_left + sum(widths[:i]) + i * _COL_GAP for i in range(len(widths))]
         self._block_y, self._row_y = [], []
@@ -170,10 +171,10 @@ class GridRenderer:
         draw = ImageDraw.Draw(text)
         small = font(SMALL_FONT)
         cell = self.cell_px
-        for x, lines in zip(self._col_x, self._headers):
+        for x, lines in zip(self._col_x, self.headers):
             top = self._grid_top - 4 - len(lines) * LINE  # the shape line just above the cells
-            for i, (line, fill) in enumerate(lines):
-                draw.text((x, top + i * LINE), line, fill=fill, font=small)
+            for i, (line, role) in enumerate(lines):
+                draw.text((x, top + i * LINE), line, fill=_HEADER_GREYS[role], font=small)
         for image_index, block_top in enumerate(self._block_y):
             true_text = self.reader.true_text(image_index)
             if true_text is not None:
