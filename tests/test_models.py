@@ -263,3 +263,53 @@ def test_token_ids_stay_integers_and_fractions_are_refused(task):
     assert plotter.images.dtype == np.int32 and plotter.renderer.input.kind == "tokens"
     with pytest.raises(ValueError, match="must be token ids \\(whole numbers\\)"):
         ConvPlotter(model, task.x_test[:2] + 0.5)
+
+
+# Layer names of keras.applications networks, from short to the longest they have.
+APPLICATION_NAMES = ["block_13_expand_relu", "expanded_conv_project_BN", "global_average_pooling2d",
+                     "conv5_block3_out", "block6d_project_bn", "top_activation", "conv5_block16_concat",
+                     "block14_sepconv2_act", "expanded_conv_3_squeeze_excite_relu",
+                     "separable_conv_1_bn_reduction_left1_stem_1"]
+
+
+@pytest.mark.parametrize("name", APPLICATION_NAMES)
+def test_column_headers_keep_a_layer_name_readable(name):
+    from PIL import Image, ImageDraw
+
+    from vizcallbacks.render.text import SMALL_FONT, abbreviate, font, header_lines
+
+    draw, small, room = ImageDraw.Draw(Image.new("L", (1, 1))), font(SMALL_FONT), 58  # a 56-pixel cell
+    lines = header_lines(draw, name, small, room)
+    assert 1 <= len(lines) <= 3 and all(draw.textlength(line, font=small) <= room for line in lines)
+    whole = "".join(lines) in (name, abbreviate(name))  # the name, or with its usual abbreviations
+    assert whole or len(name) > 26  # what three lines hold is never cut
+    if not whole:  # too long even shortened: its beginning and its end, never a name cut off at its end
+        assert lines[0].endswith("…") and name.endswith(lines[-1]) and abbreviate(name).startswith(lines[0][:-1])
+
+
+def test_names_that_all_columns_share_are_written_once(keras):
+    from vizcallbacks.render.text import shared_prefix
+
+    assert shared_prefix(["convnext_tiny_stage_0_block_2", "convnext_tiny_head_dense"]) == "convnext_tiny_"
+    assert shared_prefix(["block_1_relu", "block_13_relu"]) == "block_"
+    assert shared_prefix(["conv", "conv_1"]) == "" and shared_prefix(["conv_1"]) == ""
+
+
+def test_squeeze_and_excite_branches_are_not_stages(keras):
+    """A deep model whose stages hold squeeze-and-excite branches (maps squeezed to one
+    value per channel, then back): one column per stage, as for a plain network."""
+    from vizcallbacks.activations import ActivationProbe
+
+    layers = keras.layers
+    inputs = x = keras.Input((16, 16, 3))
+    for stage, size in enumerate((16, 8, 4)):
+        if stage:
+            x = layers.MaxPooling2D(name=f"pool{stage}")(x)
+        x = layers.Conv2D(4, 3, padding="same", activation="relu", name=f"conv{stage}")(x)
+        squeezed = layers.GlobalAveragePooling2D(keepdims=True, name=f"squeeze{stage}")(x)
+        excited = layers.Conv2D(4, 1, activation="sigmoid", name=f"excite{stage}")(squeezed)
+        x = layers.Multiply(name=f"scale{stage}")([x, excited])
+        x = layers.Conv2D(4, 3, padding="same", activation="relu", name=f"out{stage}")(x)
+    outputs = layers.Dense(3, activation="softmax", name="predictions")(layers.Flatten(name="flat")(x))
+    probe = ActivationProbe(keras.Model(inputs, outputs), np.zeros((1, 16, 16, 3), np.float32))
+    assert [view.name for view in probe.views] == ["out0", "out1", "out2", "flat", "predictions"]

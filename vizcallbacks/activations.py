@@ -318,17 +318,26 @@ def _stage(record: _Record) -> tuple:
     return (len(record.shape),) + tuple(round(math.log2(max(size, 1))) for size in sizes)
 
 
+def _is_side_branch(stage: Sequence[_Record]) -> bool:
+    """Whether a stage is one value per channel (a vector, or maps of 1x1): between two
+    runs of maps of one resolution, that is a squeeze-and-excite branch, not a stage."""
+    return all(kind_of(record.shape) == "vector" for record in stage)
+
+
 def _default_choice(records: Sequence[_Record], max_columns: int) -> list[_Record]:
     """Every drawable output when there are few; for a deep model, the last layer that
-    computes in each stage (a run of outputs of the same kind and resolution; a stage of
-    plumbing only is passed over), the model's output among them, at most `max_columns`
-    spread evenly."""
+    computes in each stage (a run of outputs of the same kind and resolution, through any
+    squeeze-and-excite branches; a stage of plumbing only is passed over), the model's
+    output among them, at most `max_columns` spread evenly."""
     drawable = [record for record in records if not record.why_not]
     if len(drawable) <= max_columns:
         return drawable
     stages: list[list[_Record]] = []
     for record in drawable:
         if stages and _stage(stages[-1][-1]) == _stage(record):
+            stages[-1].append(record)
+        elif len(stages) >= 2 and _is_side_branch(stages[-1]) and _stage(stages[-2][-1]) == _stage(record):
+            stages.pop()  # squeeze-and-excite: back to the maps it left, which go on
             stages[-1].append(record)
         else:
             stages.append([record])

@@ -28,7 +28,7 @@ from .palette import GREEN, RED, make_palette
 from .readers import OUTPUT_READERS
 from .stamp import Stamp
 from .text import (LINE, SMALL_FONT, STAMP_FONT, TextLayer, class_labels, fit_label, fit_text, font, header_lines,
-                   shape_labels)
+                   shape_labels, shared_prefix)
 
 __all__ = ["GridRenderer"]
 
@@ -132,9 +132,11 @@ class GridRenderer:
 
         measure = ImageDraw.Draw(Image.new("L", (1, 1)))
         small = font(SMALL_FONT)
+        #: What every layer name shown begins with ("convnext_tiny_"), written once.
+        self.name_prefix = shared_prefix([view.name for view in self.views])
         columns = [("input", (self.input.kind,), self.images.shape[1:])] + [
-            (view.name, class_labels(view.layer_class) if view.layer_class else (), view.shape)
-            for view in self.views]
+            (view.name[len(self.name_prefix):], class_labels(view.layer_class) if view.layer_class else (),
+             view.shape) for view in self.views]
         headers = []
         for width, (name, what, shape) in zip(self._widths, columns):
             room = width + _COL_GAP - 1
@@ -175,6 +177,10 @@ class GridRenderer:
             top = self._grid_top - 4 - len(lines) * LINE  # the shape line just above the cells
             for i, (line, role) in enumerate(lines):
                 draw.text((x, top + i * LINE), line, fill=_HEADER_GREYS[role], font=small)
+        if self.name_prefix:
+            draw.text((_PAD, self._grid_top - 4 - 2 * LINE), "layers:", fill=_HEADER_GREYS["class"], font=small)
+            draw.text((_PAD, self._grid_top - 4 - LINE), fit_text(draw, self.name_prefix + "…", small, _LABEL_W - 4),
+                      fill=_HEADER_GREYS["name"], font=small)
         for image_index, block_top in enumerate(self._block_y):
             true_text = self.reader.true_text(image_index)
             if true_text is not None:

@@ -14,7 +14,7 @@ import numpy as np
 from .palette import GREY_OF_L
 
 __all__ = ["STAMP_FONT", "SMALL_FONT", "LINE", "font", "fit_text", "fit_label", "abbreviate", "class_labels",
-           "shape_labels", "header_lines", "TextLayer", "Line"]
+           "shape_labels", "shared_prefix", "header_lines", "TextLayer", "Line"]
 
 # Text sizes in pixels, and the height of a line of small text.
 STAMP_FONT, SMALL_FONT = 15, 10
@@ -151,9 +151,28 @@ def shape_labels(shape: Sequence[int]) -> tuple[str, ...]:
     return (full,)
 
 
-def _wrapped(draw, text: str, text_font, width: int) -> list[str]:
-    """`text` in lines no wider than `width`, broken after underscores, and inside a word
-    only when the word alone is too wide."""
+def shared_prefix(names: Sequence[str]) -> str:
+    """The words that every one of several layer names begins with ("convnext_tiny_" in
+    ConvNeXt), up to an underscore, when each name has more after them.
+
+    Args:
+        names: the layer names.
+
+    Returns:
+        The prefix, ending in "_"; "" when there is none or fewer than two names.
+    """
+    import os
+
+    if len(names) < 2:
+        return ""
+    common = os.path.commonprefix(list(names))
+    prefix = common[:common.rfind("_") + 1]
+    return prefix if all(len(name) > len(prefix) for name in names) else ""
+
+
+def _wrapped(draw, text: str, text_font, width: int, *, break_words: bool) -> list[str] | None:
+    """`text` in lines no wider than `width`, broken after underscores; a word that a
+    line cannot hold is broken where it must be with `break_words`, else None."""
     parts = [part + "_" for part in text.split("_")]
     parts[-1] = parts[-1][:-1]
     lines = [""]
@@ -163,7 +182,12 @@ def _wrapped(draw, text: str, text_font, width: int) -> list[str]:
             continue
         if lines[-1]:
             lines.append("")
-        for char in part:  # a word that a line cannot hold is broken where it must be
+        if draw.textlength(part, font=text_font) <= width:
+            lines[-1] = part
+            continue
+        if not break_words:
+            return None
+        for char in part:
             if lines[-1] and draw.textlength(lines[-1] + char, font=text_font) > width:
                 lines.append("")
             lines[-1] += char
@@ -173,8 +197,9 @@ def _wrapped(draw, text: str, text_font, width: int) -> list[str]:
 def header_lines(draw, name: str, text_font, width: int, *, max_lines: int = 3) -> list[str]:
     """A layer's name in at most `max_lines` lines of `width` pixels: broken after
     underscores, its long words shortened when it does not fit otherwise (see
-    `abbreviate`), and as a last resort its middle left out ("…"), since a name's first
-    and last words say most (its block, and what the layer does).
+    `abbreviate`), broken inside a word only when that does not help, and as a last
+    resort its middle left out ("…"), since a name's first and last words say most
+    (its block, and what the layer does).
 
     Args:
         draw: a `PIL.ImageDraw.ImageDraw`, to measure with.
@@ -186,10 +211,12 @@ def header_lines(draw, name: str, text_font, width: int, *, max_lines: int = 3) 
     Returns:
         One to `max_lines` lines.
     """
-    for candidate in (name, abbreviate(name)):
-        lines = _wrapped(draw, candidate, text_font, width)
-        if len(lines) <= max_lines:
-            return lines
+    lines = []
+    for break_words in (False, True):
+        for candidate in (name, abbreviate(name)):
+            lines = _wrapped(draw, candidate, text_font, width, break_words=break_words)
+            if lines is not None and len(lines) <= max_lines:
+                return lines
     if max_lines == 1:
         return [_cut(draw, lines[0], text_font, width)]
     return [_cut(draw, lines[0], text_font, width)] + lines[len(lines) - max_lines + 1:]
