@@ -52,12 +52,7 @@ def default_cnn(*, input_shape: tuple[int, int, int] = (28, 28, 1), classes: int
     Returns:
         The compiled `keras.Sequential` model.
     """
-    import keras
-
-    if seed is not None:
-        set_random_seed(seed)
-    layers = keras.layers
-    model = keras.Sequential([
+    return _compiled("default_cnn", lambda keras, layers: [
         keras.Input(shape=input_shape),
         layers.Conv2D(64, 3, activation="relu", name="conv1"),
         layers.MaxPooling2D(name="pool1"),
@@ -66,10 +61,21 @@ def default_cnn(*, input_shape: tuple[int, int, int] = (28, 28, 1), classes: int
         layers.Flatten(name="flatten"),
         layers.Dense(128, activation="relu", name="dense"),
         layers.Dense(classes, activation="softmax", name="output"),
-    ], name="default_cnn")
-    model.compile(optimizer=keras.optimizers.get({"class_name": optimizer,
-                                                  "config": {"learning_rate": learning_rate}}),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    ], optimizer=optimizer, learning_rate=learning_rate, loss="sparse_categorical_crossentropy",
+        metric="accuracy", seed=seed)
+
+
+def _compiled(name: str, make_layers, *, optimizer: str, learning_rate: float, loss: str, metric: str,
+              seed: int | None):
+    """A `keras.Sequential` of `make_layers(keras, keras.layers)`, seeded first when
+    `seed` is given, compiled with the optimizer named, the loss and one metric."""
+    import keras
+
+    if seed is not None:
+        set_random_seed(seed)
+    model = keras.Sequential(make_layers(keras, keras.layers), name=name)
+    optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
+    model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
     return model
 
 
@@ -93,22 +99,14 @@ def text_conv1d(*, vocabulary_size: int, length: int, embedding_dim: int = 16, f
     Returns:
         The compiled `keras.Sequential` model.
     """
-    import keras
-
-    if seed is not None:
-        set_random_seed(seed)
-    layers = keras.layers
-    model = keras.Sequential([
+    return _compiled("text_conv1d", lambda keras, layers: [
         keras.Input(shape=(length,), dtype="int32"),
         layers.Embedding(vocabulary_size, embedding_dim, name="embedding"),
         layers.Conv1D(filters, kernel_size, activation="relu", name="conv1d"),
         layers.GlobalMaxPooling1D(name="max_over_time"),
         layers.Dense(24, activation="relu", name="dense"),
         layers.Dense(1, activation="sigmoid", name="positive"),
-    ], name="text_conv1d")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
-                  metrics=["accuracy"])
-    return model
+    ], optimizer="adam", learning_rate=learning_rate, loss="binary_crossentropy", metric="accuracy", seed=seed)
 
 
 def series_lstm(*, window_size: int = 20, learning_rate: float = 1e-3, seed: int | None = None):
@@ -128,19 +126,11 @@ def series_lstm(*, window_size: int = 20, learning_rate: float = 1e-3, seed: int
     Returns:
         The compiled `keras.Sequential` model.
     """
-    import keras
-
-    if seed is not None:
-        set_random_seed(seed)
-    layers = keras.layers
-    model = keras.Sequential([
+    return _compiled("series_lstm", lambda keras, layers: [
         keras.Input(shape=(window_size, 1)),
         layers.Conv1D(32, 5, padding="causal", activation="relu", name="causal_conv1d"),
         layers.LSTM(64, return_sequences=True, name="lstm_sequence"),
         layers.LSTM(64, name="lstm"),
         layers.Dense(1, name="dense"),
         layers.Rescaling(100.0, name="forecast"),
-    ], name="series_lstm")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=keras.losses.Huber(),
-                  metrics=["mae"])
-    return model
+    ], optimizer="adam", learning_rate=learning_rate, loss="huber", metric="mae", seed=seed)

@@ -99,8 +99,8 @@ def run(args) -> int:
     _import_keras_quietly()
 
     result = train_movie(
-        dataset=args.dataset, out_dir=args.out or f"output/{args.dataset}", epochs=args.epochs, batch_size=args.batch_size,
-        every_n_batches=args.every, max_steps=args.max_steps,
+        dataset=args.dataset, out_dir=args.out or f"output/{args.dataset}", epochs=args.epochs,
+        batch_size=args.batch_size, every_n_batches=args.every, max_steps=args.max_steps,
         image_indices=args.images, channels=args.channels,
         formats=args.format, fps=args.fps, data_dir=args.data_dir, seed=args.seed,
         overwrite=args.overwrite, verbose=0 if args.quiet else 2)

@@ -134,7 +134,7 @@ class GridRenderer:
         small = font(SMALL_FONT)
         #: What every layer name shown begins with ("convnext_tiny_"), written once.
         self.name_prefix = shared_prefix([view.name for view in self.views])
-        columns = [("input", (self.input.kind,), self.images.shape[1:])] + [
+        columns = [("input", (self.input.title,), self.images.shape[1:])] + [
             (view.name[len(self.name_prefix):], class_labels(view.layer_class) if view.layer_class else (),
              view.shape) for view in self.views]
         headers = []

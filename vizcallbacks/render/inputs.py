@@ -188,6 +188,11 @@ class InputDrawer:
         """The column's width in pixels."""
         return self.cells_wide * self.cell_px
 
+    @property
+    def title(self) -> str:
+        """What the column's header calls the input."""
+        return self.kind
+
     def patches(self, predicted: np.ndarray | None = None) -> list[Patch]:
         """The column's pictures in palette indices, in row 0 of each input.
 
@@ -237,6 +242,10 @@ class TokenInput(InputDrawer):
 
     kind = "tokens"
     cells_wide = 3
+
+    @property
+    def title(self) -> str:
+        return "tokens" if self.vocabulary is not None else "token ids"
 
     def _setup(self) -> None:
         from PIL import Image, ImageDraw
@@ -294,6 +303,11 @@ class SeriesInput(InputDrawer):
 
     kind = "series"
     cells_wide = 2
+
+    @property
+    def title(self) -> str:
+        # The markers of the plot: the value that follows the window, the prediction.
+        return "window ○ true ■ pred" if self._ranges is not None and self.targets is not None else "window"
 
     def _setup(self) -> None:
         count, steps, features = self.images.shape
