@@ -313,3 +313,62 @@ def test_squeeze_and_excite_branches_are_not_stages(keras):
     outputs = layers.Dense(3, activation="softmax", name="predictions")(layers.Flatten(name="flat")(x))
     probe = ActivationProbe(keras.Model(inputs, outputs), np.zeros((1, 16, 16, 3), np.float32))
     assert [view.name for view in probe.views] == ["out0", "out1", "out2", "flat", "predictions"]
+
+
+@pytest.mark.parametrize("dataset, figure, printed", [
+    ("series", "mae", "validation mean absolute error"),
+    ("tokens", "accuracy", "test accuracy"),
+])
+def test_the_sequence_demos_make_their_movies_from_the_command_line(tmp_path, capsys, dataset, figure, printed):
+    from vizcallbacks.cli import main
+    from vizcallbacks.movie import inspect_movie
+
+    out = tmp_path / dataset
+    assert main(["train", "--dataset", dataset, "--epochs", "1", "--max-steps", "12", "--every", "5",
+                 "--format", "gif", "--out", str(out), "--quiet"]) == 0
+    manifest = records(out)
+    assert [r["batch"] for r in manifest] == [0, 5, 10, 11] and manifest[-1]["final"]
+    assert all(r[figure] is not None for r in manifest)
+    other = {"mae": "accuracy", "accuracy": "mae"}[figure]
+    assert all(r[other] is None for r in manifest)
+    assert inspect_movie(out / "movie.gif").frame_count == 4
+    assert printed in capsys.readouterr().out
+
+
+def test_the_made_datasets_take_no_data_dir(tmp_path):
+    from vizcallbacks import train_movie
+
+    with pytest.raises(ValueError, match=r"data_dir \(--data-dir\) is for datasets read from files; 'series' is made"):
+        train_movie(dataset="series", data_dir=tmp_path, out_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_notes_series_is_windowed_as_the_notes_window_it():
+    from vizcallbacks.synthetic import notes_series, series_windows
+
+    series = notes_series()
+    assert series.shape == (1461,) and 0 < series.mean() < 100
+    windows, targets = series_windows(series[:30], 20)
+    assert windows.shape == (10, 20, 1) and targets.shape == (10,)
+    # window(21, shift=1), then (w[:-1], w[-1]): window i holds days i..i+19, its target day i+20
+    np.testing.assert_array_equal(windows[3, :, 0], series[3:23])
+    assert targets[3] == series[23]
+    data = series_data()
+    assert data.x_train.shape == (980, 20, 1) and data.x_valid.shape == (441, 20, 1)
+    assert data.y_valid[0] == data.series[data.split_time + 20]  # validation starts after the split
+
+
+def test_a_sequence_is_drawn_with_time_across_and_channels_down():
+    from vizcallbacks.activations import Activations, LayerView
+
+    windows = np.linspace(0, 1, 2 * 6).reshape(2, 6, 1).astype(np.float32)
+    windows[1, 2, 0] = np.nan  # a gap in a window: drawn, not a crash
+    renderer = GridRenderer([LayerView("seq", (6, 4), "LSTM")], windows, labels=[0.5, 2.0],
+                            output_kind="regression", normalization="minmax")
+    rising_channels = np.broadcast_to(np.arange(4, dtype=np.float32), (2, 6, 4))  # channel c is c at every step
+    frame = renderer.render(Activations((rising_channels,), None, output=np.array([[0.4], [1.0]])), Stamp(1, 0))
+    (_, _, _, rows, cols), = [cell for cell in renderer.cells() if cell[:3] == (0, 0, 1)]
+    cell = frame[rows, cols]
+    assert all(len(np.unique(cell[:, x], axis=0)) == 4 for x in range(cell.shape[1]))  # down: 4 channels
+    assert all(len(np.unique(cell[y], axis=0)) == 1 for y in range(cell.shape[0]))     # across: one colour
+    assert renderer.input.kind == "series" and renderer.input.title == "window ○ true ■ pred"

@@ -62,8 +62,11 @@ class GridRenderer:
 
     Args:
         views: the layers shown, one `LayerView` per column (a probe's `views`).
-        images: the images as the model takes them (N, height, width, channels).
-        labels: true class per image (indices or one-hot), printed beside each row.
+        images: the inputs as the model takes them: images (N, height, width, channels),
+            windows of a series (N, time, features), token ids (N, length; integers) or
+            features (N, values); each kind is drawn by its drawer in `INPUT_DRAWERS`.
+        labels: the truth per input, printed beside each row: a class (index or
+            one-hot), 0 or 1 for one sigmoid unit, or a target value for a regression.
         class_names: names of the classes, for the labels and predictions.
         channels: feature-map channels shown for the first image; default
             `DEFAULT_CHANNELS`, clipped to what each layer has; given ones must exist in
@@ -113,6 +116,8 @@ class GridRenderer:
             rows_per_image=self.rows_per_image, normalize=normalize)
             for column, view in enumerate(self.views, start=1)]
         self._widths = [self.input.width] + [self.cell_px for _ in self.drawers]
+        #: What every layer name shown begins with ("convnext_tiny_"), written once.
+        self.name_prefix = shared_prefix([view.name for view in self.views])
         #: Each column's header, top to bottom: (line, "name" | "class" | "shape").
         self.headers = self._header_texts()
         self._layout()
@@ -132,8 +137,6 @@ class GridRenderer:
 
         measure = ImageDraw.Draw(Image.new("L", (1, 1)))
         small = font(SMALL_FONT)
-        #: What every layer name shown begins with ("convnext_tiny_"), written once.
-        self.name_prefix = shared_prefix([view.name for view in self.views])
         columns = [("input", (self.input.title,), self.images.shape[1:])] + [
             (view.name[len(self.name_prefix):], class_labels(view.layer_class) if view.layer_class else (),
              view.shape) for view in self.views]

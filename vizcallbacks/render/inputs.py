@@ -10,6 +10,7 @@ that table.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -321,8 +322,11 @@ class SeriesInput(InputDrawer):
             return
         series = self.images[..., 0].astype(np.float64)
         known = series if self.targets is None else np.concatenate([series, self.targets[:, None]], axis=1)
-        with np.errstate(invalid="ignore"):
+        known = finite(known)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a window of NaN only: drawn flat
             low, high = np.nanmin(known, axis=1), np.nanmax(known, axis=1)
+        low, high = np.nan_to_num(low, nan=0.0), np.nan_to_num(high, nan=1.0)
         pad = np.maximum((high - low) * 0.08, 1e-9)
         self._ranges = np.stack([low - pad, high + pad], axis=1)
         self._static = np.stack([self._draw(index) for index in range(count)])
