@@ -190,13 +190,14 @@ def test_a_model_with_several_inputs_is_not_supported(keras, tiny_data, tmp_path
 
 
 def test_a_model_without_a_drawable_layer_is_not_supported(keras, tmp_path, batches):
-    model = keras.Sequential([keras.Input((8, 3)), keras.layers.Conv1D(4, 3, name="conv1d")], name="sequence")
+    # A Conv1D-only model is drawn now (a sequence); a volume (5-D output) is not.
+    model = keras.Sequential([keras.Input((8, 8, 8, 1)), keras.layers.Conv3D(4, 3, name="conv3d")], name="volume")
     model.compile(loss="mse")
-    x, y = np.zeros((16, 8, 3), np.float32), np.zeros((16, 6, 4), np.float32)
+    x, y = np.zeros((16, 8, 8, 8, 1), np.float32), np.zeros((16, 6, 6, 6, 4), np.float32)
     callback = PlotConvCallback(x[:2], frames_dir=tmp_path)
-    message = (r"Model 'sequence' is not supported: none of its layers can be drawn \(outputs: conv1d "
-               r"\(None, 6, 4\)\)\. Supported: layers whose output is \(batch, height, width, channels\) "
-               r"or \(batch, units\)")
+    message = (r"Model 'volume' is not supported: none of its layers can be drawn \(outputs: conv3d "
+               r"\(None, 6, 6, 6, 4\)\)\. Supported: layers whose output is \(batch, height, width, channels\) "
+               r"or \(batch, time, channels\) or \(batch, units\)")
     with pytest.raises(ValueError, match=message):
         model.fit(x, y, batch_size=8, verbose=0, callbacks=[callback, batches])
     assert batches.count == 0

@@ -33,12 +33,31 @@ import numpy as np
 from .checks import is_int
 
 __all__ = ["LayerView", "Activations", "PendingActivations", "ActivationProbe", "check_model",
-           "check_layer_choice", "KINDS", "MAX_DEFAULT_COLUMNS"]
+           "check_layer_choice", "output_kind", "kind_of", "KINDS", "OUTPUT_KINDS", "MAX_DEFAULT_COLUMNS"]
 
 # What a layer's output for one image is, by its number of axes.
 KINDS = {3: "maps", 2: "sequence", 1: "vector"}
 # The default choice of a deep model keeps at most this many columns.
 MAX_DEFAULT_COLUMNS = 12
+#: What a model's output can be: class scores (softmax or logits), one sigmoid unit
+#: (or one logit) for two classes, or values.
+OUTPUT_KINDS = ("classes", "binary", "regression")
+
+
+def kind_of(shape: Sequence[int]) -> str | None:
+    """What an output of `shape` (for one input) is, by its number of axes: "maps",
+    "sequence" or "vector". Maps of 1x1 and sequences of one step (a deep network's last
+    stage at a small input) are vectors of their channels.
+
+    Args:
+        shape: the output's shape without the batch axis.
+
+    Returns:
+        The kind, or None for outputs of other ranks.
+    """
+    if len(shape) > 1 and all(size == 1 for size in shape[:-1]):
+        return "vector"
+    return KINDS.get(len(shape))
 
 
 @dataclass(frozen=True)
@@ -58,8 +77,9 @@ class LayerView:
 
     @property
     def kind(self) -> str:
-        """"maps" (height, width, channels), "sequence" (time, channels) or "vector" (units)."""
-        return KINDS[len(self.shape)]
+        """"maps" (height, width, channels), "sequence" (time, channels) or "vector" (units);
+        see `kind_of`."""
+        return kind_of(self.shape)
 
     @property
     def channels(self) -> int:
@@ -89,10 +109,13 @@ class PendingActivations:
         outputs: the chosen layers' outputs, backend tensors (on a device, maybe not
             computed yet).
         output: the model's output, a backend tensor.
+        classifier: whether the output holds class scores, to be read as probabilities
+            (False for a regression).
     """
 
-    def __init__(self, outputs: Sequence, output):
+    def __init__(self, outputs: Sequence, output, *, classifier: bool = True):
         self._raw = (list(outputs), output)
+        self._classifier = classifier
         self._result: Activations | None = None
         self._lock = threading.Lock()
 
@@ -110,7 +133,7 @@ class PendingActivations:
                 output = ops.convert_to_numpy(output)
                 self._result = Activations(
                     outputs=tuple(ops.convert_to_numpy(value) for value in outputs),
-                    probabilities=_to_probabilities(output), output=output)
+                    probabilities=_to_probabilities(output) if self._classifier else None, output=output)
                 self._raw = None
             return self._result
 
@@ -248,6 +271,13 @@ def _shape_of(value) -> tuple | None:
         return None
 
 
+def _layer_class(layer) -> str:
+    """The layer's class name; a wrapper's names the layer it wraps: "Bidirectional(LSTM)"."""
+    inner = getattr(layer, "forward_layer", None) or getattr(layer, "layer", None)
+    name = type(layer).__name__
+    return f"{name}({type(inner).__name__})" if inner is not None and hasattr(inner, "call") else name
+
+
 def _records(layers: Sequence, outputs: Sequence[tuple[int, object]], kinds: Sequence[str]) -> list[_Record]:
     calls: dict[int, int] = {}
     found = []
@@ -261,7 +291,7 @@ def _records(layers: Sequence, outputs: Sequence[tuple[int, object]], kinds: Seq
             per_image = None
         else:
             per_image = shape[1:]
-            kind = KINDS.get(len(per_image))
+            kind = kind_of(per_image)
             if kind is None:
                 why = f"its output has {len(shape)} axes (batch included)"
             elif kind not in kinds:
@@ -270,7 +300,7 @@ def _records(layers: Sequence, outputs: Sequence[tuple[int, object]], kinds: Seq
                 why = "its output is empty"
             else:
                 why = ""
-        found.append(_Record(position, layer_index, name, type(layer).__name__, per_image, why))
+        found.append(_Record(position, layer_index, name, _layer_class(layer), per_image, why))
     return found
 
 
@@ -288,10 +318,17 @@ def _stage(record: _Record) -> tuple:
     return (len(record.shape),) + tuple(round(math.log2(max(size, 1))) for size in sizes)
 
 
+def _is_side_branch(stage: Sequence[_Record]) -> bool:
+    """Whether a stage is one value per channel (a vector, or maps of 1x1): between two
+    runs of maps of one resolution, that is a squeeze-and-excite branch, not a stage."""
+    return all(kind_of(record.shape) == "vector" for record in stage)
+
+
 def _default_choice(records: Sequence[_Record], max_columns: int) -> list[_Record]:
     """Every drawable output when there are few; for a deep model, the last layer that
-    computes in each stage (a run of outputs of the same kind and resolution), the
-    model's output among them, at most `max_columns` spread evenly."""
+    computes in each stage (a run of outputs of the same kind and resolution, through any
+    squeeze-and-excite branches; a stage of plumbing only is passed over), the model's
+    output among them, at most `max_columns` spread evenly."""
     drawable = [record for record in records if not record.why_not]
     if len(drawable) <= max_columns:
         return drawable
@@ -299,12 +336,15 @@ def _default_choice(records: Sequence[_Record], max_columns: int) -> list[_Recor
     for record in drawable:
         if stages and _stage(stages[-1][-1]) == _stage(record):
             stages[-1].append(record)
+        elif len(stages) >= 2 and _is_side_branch(stages[-1]) and _stage(stages[-2][-1]) == _stage(record):
+            stages.pop()  # squeeze-and-excite: back to the maps it left, which go on
+            stages[-1].append(record)
         else:
             stages.append([record])
-    ends = []
-    for stage in stages:
-        computing = [r for r in stage if not r.layer_class.startswith(_PLUMBING)]
-        ends.append((computing or stage)[-1])
+    # A stage of plumbing only (a padding between two resolutions) shows nothing new.
+    ends = [computing[-1] for computing in (
+        [r for r in stage if not r.layer_class.startswith(_PLUMBING)] for stage in stages) if computing]
+    ends = ends or [stage[-1] for stage in stages]
     if len(ends) > max_columns:
         keep = np.unique(np.rint(np.linspace(0, len(ends) - 1, max_columns)).astype(int))
         ends = [ends[i] for i in keep]
@@ -406,6 +446,50 @@ def _to_probabilities(output: np.ndarray) -> np.ndarray | None:
         row_max = np.where(np.isnan(output), -np.inf, output).max(axis=1, keepdims=True)
         exp = np.exp(output - row_max)
         return exp / exp.sum(axis=1, keepdims=True)
+
+
+# What a loss's name says the output is; the first match counts. Hinge losses take -1/1
+# labels of either kind: the output layer decides.
+_LOSS_KINDS = (("hinge", None), ("categorical", "classes"), ("binary", "binary"),
+               ("squared", "regression"), ("absolute", "regression"), ("huber", "regression"),
+               ("cosh", "regression"), ("poisson", "regression"), ("mse", "regression"),
+               ("mae", "regression"), ("mape", "regression"), ("msle", "regression"))
+
+
+def _loss_name(model) -> str:
+    loss = getattr(model, "loss", None)
+    if isinstance(loss, str):
+        return loss.lower()
+    return str(getattr(loss, "name", None) or getattr(loss, "__name__", "")).lower()
+
+
+def output_kind(model, shape: tuple | None, output_layer=None) -> str:
+    """What `model`'s output is, one of `OUTPUT_KINDS`: as its compiled loss says
+    (cross-entropies, regression losses), else as its output layer's activation and
+    width say (one sigmoid unit: "binary"; one linear unit: "regression"; several units:
+    "classes").
+
+    Args:
+        model: the model.
+        shape: its output's shape for one input; None when unknown.
+        output_layer: the layer that makes the output, to read its activation.
+
+    Returns:
+        "classes", "binary" or "regression"; "classes" for outputs that are not one
+        vector per input (no class is read from them).
+    """
+    if shape is None or len(shape) != 1:
+        return "classes"
+    name = _loss_name(model)
+    for part, kind in _LOSS_KINDS:
+        if part in name:
+            if kind is not None:
+                return kind
+            break
+    if shape[0] > 1:
+        return "classes"
+    activation = getattr(getattr(output_layer, "activation", None), "__name__", "")
+    return "binary" if activation == "sigmoid" else "regression"
 
 
 # ---- one compiled pass per backend -----------------------------------------------------
@@ -577,6 +661,10 @@ class ActivationProbe:
         records = _records(self._layers, recorder.outputs, tuple(kinds))
         chosen = _choose(model, records, layers, max_columns, tuple(kinds))
         self.views = tuple(LayerView(r.name, r.shape, r.layer_class) for r in chosen)
+        output_shape = _shape_of(output)
+        last_layer = self._layers[records[-1].layer_index] if records else None
+        #: What the model's output is (see `output_kind`): how a frame reads it.
+        self.output_kind = output_kind(model, None if output_shape is None else output_shape[1:], last_layer)
         self._forward = make(model, _CallRecorder(self._layers), [r.position for r in chosen],
                              compiled=True)
 
@@ -593,7 +681,7 @@ class ActivationProbe:
         """Start one pass over `sample` and return at once (on an accelerator the pass
         runs meanwhile); `result()` on what it returns waits and converts."""
         outputs, output = self._forward(self._images)
-        return PendingActivations(outputs, output)
+        return PendingActivations(outputs, output, classifier=self.output_kind != "regression")
 
     def __call__(self) -> Activations:
         """One pass over `sample`, waited for: the outputs as numpy arrays."""

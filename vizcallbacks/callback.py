@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from .distribute import is_chief
 from .framefiles import FrameRecord, read_png
 from .pipeline import FramePipeline
 from .plotter import ConvPlotter
-from .render import NORMALIZATIONS, GridRenderer, Stamp, check_channels, prepare_images
+from .render import NORMALIZATIONS, GridRenderer, Stamp, check_channels, check_vocabulary, prepare_images
 from .sinks import FramesFolder, ManifestSink, MovieSink, NotebookSink, PngSink, Sink, TensorBoardSink
 from .sinks.tensorboard import check_tensorboard_dir
 from .timing import FrameSchedule, LogBook
@@ -41,14 +41,18 @@ __all__ = ["PlotConvCallback", "StopAfterSteps"]
 
 _ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy",
                   "binary_accuracy")
+# The mean absolute error, whatever compile(metrics=[...]) called it.
+_MAE_KEYS = ("mae", "mean_absolute_error")
 
 
-def _accuracy(logs: dict) -> float | None:
-    for key in _ACCURACY_KEYS:
+def _figure(logs: dict, keys: Sequence[str], suffix: str) -> float | None:
+    """The first of `keys` in `logs`, else a training figure whose name ends with
+    `suffix` (a metric the user named, "my_accuracy")."""
+    for key in keys:
         if key in logs:
             return float(logs[key])
     for key, value in logs.items():
-        if key.endswith("accuracy") and not key.startswith("val_"):
+        if key.endswith(suffix) and not key.startswith("val_"):
             return float(value)
     return None
 
@@ -107,14 +111,17 @@ class PlotConvCallback(keras.callbacks.Callback):
     (layers, channels, whether the images fit) when training begins, before the first batch.
 
     Args:
-        images: the images to show, in the form the model takes (already scaled).
+        images: the inputs to show, in the form the model takes (already scaled):
+            images, windows of a series, or token ids.
         frames_dir: the folder of the PNG frames (and of the manifest, by default).
         every_n_batches: a frame every this many batches of each epoch, from batch 0.
         indices: which of `images` to show; default all of them.
-        labels: true class per image of `images` (indices or one-hot).
+        labels: the truth per input of `images`: class (index or one-hot), 0/1 for
+            one sigmoid unit, or the target value of a regression.
         class_names: names of the classes, for the labels and predictions.
-        layers: names or indices of the layers to show; default every layer whose
-            output is 4-D feature maps or 2-D vectors.
+        layers: names or indices of the layers to show, or "all"; default every layer
+            that can be drawn (feature maps, sequences, vectors), and for a deep model the
+            last layer of each stage and the output, at most 12.
         channels: feature-map channels shown for the first image; default
             (1, 5, 10, 20), clipped to what each layer has.
         channels_per_image: rows per image: one count for all, or one per image;
@@ -143,6 +150,9 @@ class PlotConvCallback(keras.callbacks.Callback):
         tensorboard_dir: a folder for TensorBoard's event files: each frame as an image
             and its accuracy and loss as scalars, at the global step
             (`sinks.TensorBoardSink`; needs tensorboardX); None for none.
+        vocabulary: for a model that takes token ids, the words to show them as: a list
+            (index = id), or a mapping from id to word or from word to id; without it
+            the ids are shown.
 
     Raises:
         TypeError, ValueError: an argument is not valid; the message says what is.
@@ -161,7 +171,8 @@ class PlotConvCallback(keras.callbacks.Callback):
                  overwrite: bool = False, background: bool = True,
                  clock: Callable[[], float] = time.time,
                  renderer_factory: Callable[..., GridRenderer] = GridRenderer,
-                 sinks: Sequence[Sink] | None = None, live: bool = False, tensorboard_dir=None):
+                 sinks: Sequence[Sink] | None = None, live: bool = False, tensorboard_dir=None,
+                 vocabulary: Sequence[str] | Mapping | None = None):
         super().__init__()
         self.every_n_batches = check_positive_int(every_n_batches, "every_n_batches")
         self.batch_size = None if batch_size is None else check_positive_int(batch_size, "batch_size")
@@ -187,6 +198,8 @@ class PlotConvCallback(keras.callbacks.Callback):
         self.extra_sinks = _check_sinks(sinks)
         self.live = check_bool(live, "live")
         self.tensorboard_dir = check_tensorboard_dir(tensorboard_dir)
+        check_vocabulary(vocabulary)
+        self.vocabulary = vocabulary
         if not keep_frames and not (self.movie_paths or self.extra_sinks or self.live or self.tensorboard_dir):
             raise ValueError("keep_frames=False needs movie_path (or tensorboard_dir, live=True, or sinks): "
                              "otherwise the frames would go nowhere.")
@@ -298,7 +311,7 @@ class PlotConvCallback(keras.callbacks.Callback):
             model, self.images, labels=self.labels, class_names=self.class_names, layers=self.layers,
             channels=self.channels, channels_per_image=self.channels_per_image,
             normalization=self.normalization, cmap=self.cmap, cell_px=self.cell_px,
-            renderer_factory=self.renderer_factory)
+            renderer_factory=self.renderer_factory, vocabulary=self.vocabulary)
         self._folder = FramesFolder(self.frames_dir, manifest_path=self.manifest_path,
                                     overwrite=self.overwrite) if self.keep_frames else None
         if self._folder is not None:
@@ -419,14 +432,15 @@ class _FrameDrawer:
 
     def __call__(self, capture: _Capture) -> tuple[np.ndarray, FrameRecord]:
         logs = self.logs.get(capture.epoch, capture.batch)
-        accuracy = _accuracy(logs)
+        accuracy = _figure(logs, _ACCURACY_KEYS, "accuracy")
+        mae = _figure(logs, _MAE_KEYS, "mean_absolute_error")
         loss = float(logs["loss"]) if "loss" in logs else None
         record = FrameRecord(
             epoch=capture.epoch + 1, batch=capture.batch, step=capture.step,
             examples_seen=None if self.batch_size is None else capture.step * self.batch_size,
             accuracy=accuracy, loss=loss, time_s=capture.time_s, wall_time=capture.wall_time,
-            final=capture.final, due_batch=capture.due_batch)
-        stamp = Stamp(epoch=capture.epoch + 1, batch=capture.batch, accuracy=accuracy, loss=loss)
+            final=capture.final, due_batch=capture.due_batch, mae=mae)
+        stamp = Stamp(epoch=capture.epoch + 1, batch=capture.batch, accuracy=accuracy, loss=loss, mae=mae)
         return self.plotter.render(capture.pending.result(), stamp), record
 
 

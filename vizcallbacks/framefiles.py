@@ -75,6 +75,8 @@ class FrameRecord:
             unless Keras calls its hooks once per several batches
             (`compile(steps_per_execution=k)`), when the frame falls at the first hook at
             or after the multiple; None for the final frame.
+        mae: the training mean absolute error Keras reported (a regression compiled with
+            an MAE metric); None when it reported none.
     """
 
     epoch: int
@@ -87,6 +89,7 @@ class FrameRecord:
     wall_time: float
     final: bool = False
     due_batch: int | None = None
+    mae: float | None = None
 
     def file_name(self, digits: tuple[int, int] = (2, 4)) -> str:
         """This frame's PNG name (see `frame_name`).

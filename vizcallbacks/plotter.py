@@ -4,12 +4,14 @@ and `plot_conv`, one frame with it. The callback, `plot_conv` and `compare` all 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import collections
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from .activations import KINDS, ActivationProbe, Activations, PendingActivations, check_model
-from .render import GridRenderer, Stamp, prepare_images
+from .render import GridRenderer, Stamp, check_vocabulary, prepare_images
 
 __all__ = ["ConvPlotter", "plot_conv"]
 
@@ -40,6 +42,9 @@ class ConvPlotter:
         cmap: a matplotlib colormap name.
         cell_px: the side of one grid cell in pixels, 8..512.
         renderer_factory: called as `GridRenderer` is, to make the renderer.
+        vocabulary: for a model that takes token ids, the words to show them as: a list
+            (index = id, as `TextVectorization.get_vocabulary()` gives), or a mapping from
+            id to word or word to id; without it the ids are shown.
 
     Raises:
         TypeError, ValueError: the model is of a kind that cannot be shown, the images do
@@ -50,15 +55,19 @@ class ConvPlotter:
                  layers: Sequence[str | int] | None = None, channels: Sequence[int] | None = None,
                  channels_per_image: int | Sequence[int] | None = None, normalization: str = "stable",
                  cmap: str = "inferno", cell_px: int = 56,
-                 renderer_factory: Callable[..., GridRenderer] = GridRenderer):
+                 renderer_factory: Callable[..., GridRenderer] = GridRenderer,
+                 vocabulary: Sequence[str] | Mapping | None = None):
         check_model(model)  # several inputs: say so, rather than that the images do not fit
-        #: The images as the model takes them: a float32 batch.
-        self.images = prepare_images(images, _declared_input_shape(model))
+        check_vocabulary(vocabulary)
+        #: The inputs as the model takes them: int32 token ids, else a float32 batch.
+        self.images = prepare_images(images, _input_shape(model),
+                                     token_ids=vocabulary is not None or _takes_token_ids(model))
         self.probe = ActivationProbe(model, self.images, layers=layers,
                                      kinds=getattr(renderer_factory, "KINDS", KINDS.values()))
         self.renderer = renderer_factory(
             self.probe.views, self.images, labels=labels, class_names=class_names, channels=channels,
-            channels_per_image=channels_per_image, normalization=normalization, cmap=cmap, cell_px=cell_px)
+            channels_per_image=channels_per_image, normalization=normalization, cmap=cmap, cell_px=cell_px,
+            output_kind=self.probe.output_kind, vocabulary=vocabulary)
 
     @property
     def views(self):
@@ -107,7 +116,7 @@ class ConvPlotter:
         return self.renderer.render(activations, stamp)
 
     def __call__(self, *, epoch: int | None = None, batch: int | None = None, accuracy: float | None = None,
-                 loss: float | None = None) -> np.ndarray:
+                 loss: float | None = None, mae: float | None = None) -> np.ndarray:
         """Capture and render a frame stamped with what is given.
 
         Args:
@@ -115,56 +124,94 @@ class ConvPlotter:
             batch: the batch index within the epoch.
             accuracy: the training accuracy.
             loss: the training loss.
+            mae: the training mean absolute error (a regression's).
 
         Returns:
             The frame, a (height, width, 3) uint8 RGB array.
         """
-        return self.render(self.capture(), Stamp(epoch, batch, accuracy, loss))
+        return self.render(self.capture(), Stamp(epoch, batch, accuracy, loss, mae))
 
 
-def _declared_input_shape(model) -> tuple | None:
-    """The model's input shape without the batch axis, when the model declares one."""
+def _declared_input(model):
     try:
-        return tuple(model.inputs[0].shape[1:])
+        return model.inputs[0]
     except (AttributeError, ValueError, IndexError, TypeError):
         return None
+
+
+def _first_layer(model):
+    layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    return layers[0] if layers else None
+
+
+def _input_shape(model) -> tuple | None:
+    """The model's input shape without the batch axis, when the model declares one. A
+    model that does not (Sequential without Input, subclassed) is taken to want images
+    with their channel axis when its first layer takes 4 axes or more."""
+    declared = _declared_input(model)
+    if declared is not None:
+        return tuple(declared.shape[1:])
+    spec = getattr(_first_layer(model), "input_spec", None)
+    axes = getattr(spec, "ndim", None) or getattr(spec, "min_ndim", None) or 0
+    return (None, None, None) if axes >= 4 else None
+
+
+def _takes_token_ids(model) -> bool:
+    """Whether the model's input is token ids: it declares an integer input, or its first
+    layer is an Embedding."""
+    declared = _declared_input(model)
+    if declared is not None and "int" in str(getattr(declared, "dtype", "")):
+        return True
+    return type(_first_layer(model)).__name__ == "Embedding"
 
 
 def plot_conv(model, images, *, labels=None, class_names: Sequence[str] | None = None,
               layers: Sequence[str | int] | None = None, channels: Sequence[int] | None = None,
               channels_per_image: int | Sequence[int] | None = None,
               normalization: str = "stable", cmap: str = "inferno", cell_px: int = 56,
+              vocabulary: Sequence[str] | Mapping | None = None,
               epoch: int | None = None, batch: int | None = None,
-              accuracy: float | None = None, loss: float | None = None) -> np.ndarray:
+              accuracy: float | None = None, loss: float | None = None,
+              mae: float | None = None) -> np.ndarray:
     """Draw what each layer of `model` sees for `images`; returns an RGB uint8 array.
 
-    Rows are images (the first gets one row per channel in `channels`, the others one row,
-    unless `channels_per_image` says otherwise), columns are the input and then the layers.
-    A nested model is shown as one column, its output. Rows are labelled with the true class
-    and the model's prediction with its confidence; the stamp gives epoch, batch, accuracy
-    and loss when given. For many frames of one model, make a `ConvPlotter` once instead.
+    Rows are inputs (the first gets one row per channel in `channels` when the model has
+    feature maps, the others one row, unless `channels_per_image` says otherwise),
+    columns are the input and then the layers: feature maps, sequences as time x channel
+    heatmaps, vectors as strips. A nested model is shown as one column, its output.
+    Rows are labelled with the truth and the model's prediction: class and confidence,
+    a sigmoid's probability, or a regression's value and error; the stamp gives epoch,
+    batch, accuracy (or mae) and loss when given.
+
+    Called again with the same model, images and options, it reuses the `ConvPlotter` it
+    made (kept on the model, at most four per model, and gone with it): a call then costs
+    about what a frame costs in `PlotConvCallback`, and `normalization="stable"` follows
+    the layers from call to call. To hold the plotter yourself, make a `ConvPlotter`.
 
     >>> frame = plot_conv(model, x_test[:7], labels=y_test[:7], epoch=1, batch=250,
     ...                   accuracy=0.732, loss=0.51)
     >>> PIL.Image.fromarray(frame).save("frame.png")
 
     Args:
-        model: a built Keras model with one image input.
-        images: the images, in the form the model takes (already scaled).
-        labels: true class per image (indices or one-hot).
+        model: a Keras model with one input and one output (see `ConvPlotter`).
+        images: the inputs, in the form the model takes (already scaled): images,
+            windows of a series, or token ids.
+        labels: the truth per input: class (index or one-hot), 0/1, or target value.
         class_names: names of the classes.
-        layers: names or indices of the layers to show; default every layer whose output
-            is 4-D feature maps or 2-D vectors.
+        layers: names or indices of the layers to show, or "all"; default every layer
+            that can be drawn, and for a deep model the last of each stage (at most 12).
         channels: feature-map channels shown for the first image; default (1, 5, 10, 20),
             clipped to what each layer has.
         channels_per_image: rows per image: one count for all, or one per image.
         normalization: "stable", "minmax" or "standardize" (see `GridRenderer`).
         cmap: a matplotlib colormap name.
         cell_px: the side of one grid cell in pixels, 8..512.
+        vocabulary: words for token ids (see `ConvPlotter`).
         epoch: the stamp's epoch.
         batch: the stamp's batch.
         accuracy: the stamp's accuracy.
         loss: the stamp's loss.
+        mae: the stamp's mean absolute error.
 
     Returns:
         The frame, a (height, width, 3) uint8 RGB array.
@@ -172,7 +219,69 @@ def plot_conv(model, images, *, labels=None, class_names: Sequence[str] | None =
     Raises:
         TypeError, ValueError: as `ConvPlotter` does.
     """
-    plotter = ConvPlotter(model, images, labels=labels, class_names=class_names, layers=layers,
-                          channels=channels, channels_per_image=channels_per_image,
-                          normalization=normalization, cmap=cmap, cell_px=cell_px)
-    return plotter(epoch=epoch, batch=batch, accuracy=accuracy, loss=loss)
+    options = dict(labels=labels, class_names=class_names, layers=layers, channels=channels,
+                   channels_per_image=channels_per_image, normalization=normalization, cmap=cmap,
+                   cell_px=cell_px, vocabulary=vocabulary)
+    plotter = _PlotterCache.of(model).plotter(model, images, options)
+    return plotter(epoch=epoch, batch=batch, accuracy=accuracy, loss=loss, mae=mae)
+
+
+class _PlotterCache:
+    """The plotters `plot_conv` made for one model, by images and options, newest last.
+
+    Kept in the model's own `__dict__` (set past Keras's attribute tracking, which would
+    otherwise wrap it): the model and its plotters (which hold the model) are then one
+    cycle that the garbage collector frees with the model, where a module-level table
+    would keep every model alive."""
+
+    _ATTRIBUTE = "_vizcallbacks_plot_conv_cache"
+    _KEPT = 4
+
+    def __init__(self):
+        self.plotters: collections.OrderedDict[tuple, ConvPlotter] = collections.OrderedDict()
+
+    @classmethod
+    def of(cls, model) -> _PlotterCache:
+        cache = vars(model).get(cls._ATTRIBUTE)
+        if cache is None:
+            cache = cls()
+            object.__setattr__(model, cls._ATTRIBUTE, cache)
+        return cache
+
+    def plotter(self, model, images, options: dict) -> ConvPlotter:
+        key = _fingerprint(images, options)
+        if key is None:  # an option that cannot be compared: a plotter of its own
+            return ConvPlotter(model, images, **options)
+        found = self.plotters.get(key)
+        if found is None:
+            found = ConvPlotter(model, images, **options)
+            self.plotters[key] = found
+            while len(self.plotters) > self._KEPT:
+                self.plotters.popitem(last=False)
+        self.plotters.move_to_end(key)
+        return found
+
+
+def _fingerprint(images, options: dict) -> tuple | None:
+    """What makes a plotter the same: the images' bytes and every option, as a hashable
+    key; None when an option cannot be turned into one."""
+    try:
+        key = (_frozen(images),) + tuple((name, _frozen(value)) for name, value in sorted(options.items()))
+        hash(key)
+        return key
+    except TypeError:
+        return None
+
+
+def _frozen(value):
+    if value is None or isinstance(value, (str, bytes, int, float, bool)):
+        return value
+    if isinstance(value, Mapping):
+        return ("mapping",) + tuple(sorted((_frozen(k), _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    array = np.asarray(value)
+    if array.dtype == object:
+        raise TypeError("not a plain array")
+    digest = hashlib.blake2b(np.ascontiguousarray(array).tobytes(), digest_size=16).hexdigest()
+    return ("array", array.shape, str(array.dtype), digest)

@@ -1,4 +1,5 @@
-"""`vizcallbacks train`: the default CNN on MNIST or Fashion-MNIST, as a movie."""
+"""`vizcallbacks train`: a demo model trained as a movie: the default CNN on MNIST or
+Fashion-MNIST, the notes' time-series or text model on synthetic data."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ EXAMPLE = """example:
   vizcallbacks train --dataset fashion_mnist --epochs 1 --every 20 --out output/fashion_mnist
   vizcallbacks train --dataset mnist --max-steps 300 --images 0,1,2,3 --format gif
   vizcallbacks train --max-steps 300 --tensorboard logs/run1 && tensorboard --logdir logs
+  vizcallbacks train --dataset series --out output/series     # the notes' LSTM, MAE in the stamp
+  vizcallbacks train --dataset tokens --out output/tokens     # the notes' Conv1D text model
 """
 
 
@@ -21,28 +24,33 @@ def add_parser(commands) -> None:
     Args:
         commands: the subparsers of the `vizcallbacks` parser.
     """
-    from ..datasets import DATASET_NAMES
+    from ..demos import DEMO_NAMES
     from ..framefiles import FRAMES_DIR, MANIFEST_NAME
 
     parser = commands.add_parser(
-        "train", help="train the default CNN and write its training movie",
-        description=f"Train the default CNN with PlotConvCallback; write DIR/{FRAMES_DIR}/, "
+        "train", help="train a demo model and write its training movie",
+        description=f"Train a demo model with PlotConvCallback; write DIR/{FRAMES_DIR}/, "
                     f"DIR/{MANIFEST_NAME}, DIR/movie.gif / DIR/movie.mp4 and DIR/index.html, a page "
-                    "that plays the run.",
+                    "that plays the run. mnist, fashion_mnist: the default CNN; series: the notes' "
+                    "time-series model (Conv1D, LSTMs) on their synthetic series; tokens: the notes' "
+                    "Conv1D text model on a synthetic sentiment task.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", choices=sorted(DATASET_NAMES), default="fashion_mnist")
-    parser.add_argument("--epochs", type=arguments.positive, default=1, help="epochs to train (default 1)")
-    parser.add_argument("--batch-size", type=arguments.positive, default=64, help="default 64")
-    parser.add_argument("--every", type=arguments.positive, default=20, metavar="N",
-                        help="a frame every N batches (default 20)")
+    parser.add_argument("--dataset", choices=sorted(DEMO_NAMES), default="fashion_mnist")
+    parser.add_argument("--epochs", type=arguments.positive, default=None,
+                        help="epochs to train (default 1; series 20, tokens 3)")
+    parser.add_argument("--batch-size", type=arguments.positive, default=None,
+                        help="default 64 (series, tokens 32)")
+    parser.add_argument("--every", type=arguments.positive, default=None, metavar="N",
+                        help="a frame every N batches (default 20; series, tokens 10)")
     parser.add_argument("--max-steps", type=arguments.positive, default=None, metavar="N",
                         help="stop after N batches in all")
     parser.add_argument("--images", type=arguments.index_list, default=None, metavar="I,J,...",
-                        help="test-set indices of the images shown (default: the notes' 0,23,28,900,1500,5000,7000)")
+                        help="test-set indices of the inputs shown (default: the notes' 0,23,28,900,1500,5000,7000; "
+                             "series 0,100,200,300,400; tokens 0,...,5)")
     parser.add_argument("--channels", type=arguments.index_list, default=None, metavar="C,D,...",
                         help="feature-map channels shown for the first image (default 1,5,10,20)")
-    parser.add_argument("--out", default="output/fashion_mnist", metavar="DIR",
-                        help="output folder (default output/fashion_mnist)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="output folder (default output/DATASET)")
     parser.add_argument("--format", type=arguments.formats, default=["gif", "mp4"], metavar="gif,mp4",
                         help="movie formats (default gif,mp4)")
     parser.add_argument("--fps", type=arguments.positive_float, default=10, help="movie frames per second (default 10)")
@@ -98,7 +106,7 @@ def _import_keras_quietly() -> None:
 
 def run(args) -> int:
     """Train as the flags say; print where the frames and movies are, and the accuracy
-    on the test set.
+    on the test set (the mean absolute error on the validation windows, for the series).
 
     Args:
         args: the parsed flags of `vizcallbacks train`.
@@ -106,14 +114,14 @@ def run(args) -> int:
     Returns:
         0 when training ended (Ctrl-C ends with 130 in `main`).
     """
-    from ..train import NOTES_IMAGE_INDICES, train_movie
+    from ..train import train_movie
 
     _import_keras_quietly()
 
     result = train_movie(
-        dataset=args.dataset, out_dir=args.out, epochs=args.epochs, batch_size=args.batch_size,
-        every_n_batches=args.every, max_steps=args.max_steps,
-        image_indices=args.images or NOTES_IMAGE_INDICES, channels=args.channels,
+        dataset=args.dataset, out_dir=args.out or f"output/{args.dataset}", epochs=args.epochs,
+        batch_size=args.batch_size, every_n_batches=args.every, max_steps=args.max_steps,
+        image_indices=args.images, channels=args.channels,
         formats=args.format, fps=args.fps, data_dir=args.data_dir, seed=args.seed,
         overwrite=args.overwrite, verbose=0 if args.quiet else 2, tensorboard_dir=args.tensorboard)
     print(f"{result.frame_count} frames over {result.steps} batches in {result.frames_dir}")
@@ -124,5 +132,8 @@ def run(args) -> int:
         print(f"wrote {result.page_path} (open it in a browser to play the run)")
     if result.tensorboard_dir is not None:
         print(f"TensorBoard: tensorboard --logdir {result.tensorboard_dir}")
-    print(f"test accuracy {result.test_accuracy:.3f}")
+    if result.test_accuracy is not None:
+        print(f"test accuracy {result.test_accuracy:.3f}")
+    if result.test_mae is not None:
+        print(f"validation mean absolute error {result.test_mae:.3f}")
     return 0

@@ -1,0 +1,270 @@
+"""`GridRenderer`: the layout that composes a frame from its parts.
+
+The grid is the notes' figure: column 0 shows the input, then one column per layer.
+The first image gets one row per chosen channel, the others one row each; other kinds
+of output than feature maps are drawn in the first row of their image. What goes in a
+cell is drawn by the drawer of its kind: the input's (`inputs.py`), each layer
+output's (`cells.py`); the words beside each row come from the output's reader
+(`readers.py`). The grid only places them.
+
+Speed comes from drawing everything that does not change (headers, true labels,
+inputs) once, when the renderer is made, and composing each frame in numpy as an
+image of palette indices (`palette.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..activations import Activations, LayerView
+from ..checks import check_choice, check_cmap, check_int_in_range
+from .cells import CELL_DRAWERS, Patch
+from .inputs import INPUT_DRAWERS, check_vocabulary, input_kind
+from .normalize import NORMALIZATIONS, Normalizer
+from .options import CELL_PX_RANGE, resolve_channels, rows_per_image
+from .palette import GREEN, RED, make_palette
+from .readers import OUTPUT_READERS
+from .stamp import Stamp
+from .text import (LINE, SMALL_FONT, STAMP_FONT, TextLayer, class_labels, fit_label, fit_text, font, header_lines,
+                   shape_labels, shared_prefix)
+
+__all__ = ["GridRenderer"]
+
+# The fixed bands around the grid, in pixels.
+_PAD = 6
+_STAMP_H = 26
+_LABEL_W = 124
+_CHANNEL_W = 34
+_COL_GAP, _ROW_GAP, _BLOCK_GAP = 3, 2, 8
+# A column header's lines: the layer's name, its class, its output's shape.
+_HEADER_GREYS = {"name": 0, "class": 72, "shape": 120}
+# The green or red square beside a prediction, below the block's top.
+_MARK_TOP = LINE + 4
+
+
+class GridRenderer:
+    """Turns one forward pass into an RGB frame. Built once per run; every frame it
+    draws has the same size.
+
+    >>> renderer = GridRenderer(probe.views, images, labels=y, class_names=names)
+    >>> frame = renderer.render(probe(images), Stamp(epoch=1, batch=250, accuracy=0.73))
+    >>> frame.shape, frame.dtype            # ((H, W, 3), uint8)
+
+    normalization:
+      "stable" (default): one range per layer and channel, taken over all the images
+        the frame shows it for (0.5 to 99.5 percentile), and followed slowly from frame
+        to frame (weight 0.25): colours mean the same from one frame to the next, so a
+        movie does not flicker, while still following training as it moves the layer.
+      "minmax": each map stretched to its own min and max (flickers, shows detail).
+      "standardize": the notes' (x - mean) / std * 64 + 128 per map.
+
+    Args:
+        views: the layers shown, one `LayerView` per column (a probe's `views`).
+        images: the inputs as the model takes them: images (N, height, width, channels),
+            windows of a series (N, time, features), token ids (N, length; integers) or
+            features (N, values); each kind is drawn by its drawer in `INPUT_DRAWERS`.
+        labels: the truth per input, printed beside each row: a class (index or
+            one-hot), 0 or 1 for one sigmoid unit, or a target value for a regression.
+        class_names: names of the classes, for the labels and predictions.
+        channels: feature-map channels shown for the first image; default
+            `DEFAULT_CHANNELS`, clipped to what each layer has; given ones must exist in
+            every feature-map layer.
+        channels_per_image: rows per image: one count for all, or one per image; default
+            every channel for the first image and one for the others.
+        normalization: "stable", "minmax" or "standardize" (above).
+        cmap: a matplotlib colormap name.
+        cell_px: the side of one grid cell in pixels, 8..512.
+        output_kind: what the model's output is, the key of `OUTPUT_READERS`:
+            "classes" (softmax or logits), "binary" (one sigmoid unit) or "regression"
+            (values); a probe's `output_kind`.
+        vocabulary: for token-id inputs, the words: a list (index = id), or a mapping
+            from id to word or from word to id; ids are shown without it.
+
+    Raises:
+        TypeError, ValueError: an option is not valid; the message says what is.
+    """
+
+    #: The kinds of layer output (`LayerView.kind`) this renderer can draw.
+    KINDS = tuple(CELL_DRAWERS)
+
+    def __init__(self, views: Sequence[LayerView], images: np.ndarray, *,
+                 labels=None, class_names: Sequence[str] | None = None,
+                 channels: Sequence[int] | None = None,
+                 channels_per_image: int | Sequence[int] | None = None,
+                 normalization: str = "stable", cmap: str = "inferno", cell_px: int = 56,
+                 output_kind: str = "classes", vocabulary=None):
+        check_choice(normalization, "normalization", NORMALIZATIONS)
+        check_cmap(cmap)
+        check_choice(output_kind, "output_kind", tuple(OUTPUT_READERS))
+        self.cell_px = check_int_in_range(cell_px, "cell_px", *CELL_PX_RANGE)
+        self.views = tuple(views)
+        self.images = np.asarray(images)
+        self.reader = OUTPUT_READERS[output_kind](labels, len(self.images), class_names=class_names)
+        self.channels, self._clip_channels = resolve_channels(channels, self.views)
+        self.rows_per_image = rows_per_image(channels_per_image, len(self.images), len(self.channels))
+        if not any(CELL_DRAWERS[view.kind].rows_by_channel for view in self.views):
+            self.rows_per_image = (1,) * len(self.images)  # no layer has a row per channel
+        self.palette = make_palette(cmap)
+        normalize = Normalizer(normalization)
+        self.input = INPUT_DRAWERS[input_kind(self.images)](
+            self.images, cell_px=self.cell_px, targets=self.reader.targets(),
+            vocabulary=check_vocabulary(vocabulary))
+        self.drawers = [CELL_DRAWERS[view.kind](
+            view, column=column, cell_px=self.cell_px, channels=self.channels,
+            rows_per_image=self.rows_per_image, normalize=normalize)
+            for column, view in enumerate(self.views, start=1)]
+        self._widths = [self.input.width] + [self.cell_px for _ in self.drawers]
+        #: What every layer name shown begins with ("convnext_tiny_"), written once.
+        self.name_prefix = shared_prefix([view.name for view in self.views])
+        #: Each column's header, top to bottom: (line, "name" | "class" | "shape").
+        self.headers = self._header_texts()
+        self._layout()
+        self._text = TextLayer(self._draw_static_text())
+        self._input_rgb = self.input.rgb_patches()
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """The truth per image, as the output's reader compares it with the output."""
+        return self.reader.labels
+
+    # ---- layout, computed once -------------------------------------------------
+    def _header_texts(self) -> list[list[tuple[str, str]]]:
+        """Each column's header, (line, role) from the top: the layer's name in up to
+        three lines, its class, and the shape of its output for one input."""
+        from PIL import Image, ImageDraw
+
+        measure = ImageDraw.Draw(Image.new("L", (1, 1)))
+        small = font(SMALL_FONT)
+        columns = [("input", (self.input.title,), self.images.shape[1:])] + [
+            (view.name[len(self.name_prefix):], class_labels(view.layer_class) if view.layer_class else (),
+             view.shape) for view in self.views]
+        headers = []
+        for width, (name, what, shape) in zip(self._widths, columns):
+            room = width + _COL_GAP - 1
+            lines = [(line, "name") for line in header_lines(measure, name, small, room)]
+            if what:
+                lines.append((fit_label(measure, what, small, room), "class"))
+            lines.append((fit_label(measure, shape_labels(shape), small, room), "shape"))
+            headers.append(lines)
+        return headers
+
+    def _layout(self):
+        cell = self.cell_px
+        self._show_channels = max(self.rows_per_image) > 1
+        self._grid_left = _PAD + _LABEL_W + (_CHANNEL_W if self._show_channels else 0)
+        self._grid_top = _STAMP_H + max(len(lines) for lines in self.headers) * LINE + 4
+        widths = self._widths
+        self._col_x = [self._grid_left + sum(widths[:i]) + i * _COL_GAP for i in range(len(widths))]
+        self._block_y, self._row_y = [], []
+        y = self._grid_top
+        for rows in self.rows_per_image:
+            self._block_y.append(y)
+            self._row_y.append([y + r * (cell + _ROW_GAP) for r in range(rows)])
+            y += rows * cell + (rows - 1) * _ROW_GAP + _BLOCK_GAP
+        width = self._col_x[-1] + widths[-1] + _PAD
+        height = y - _BLOCK_GAP + _PAD
+        # Even sizes, so that H.264 takes frames as they are.
+        self.frame_size = (height + height % 2, width + width % 2)
+
+    def _draw_static_text(self):
+        from PIL import Image, ImageDraw
+
+        height, width = self.frame_size
+        text = Image.new("L", (width, height), 255)
+        draw = ImageDraw.Draw(text)
+        small = font(SMALL_FONT)
+        cell = self.cell_px
+        for x, lines in zip(self._col_x, self.headers):
+            top = self._grid_top - 4 - len(lines) * LINE  # the shape line just above the cells
+            for i, (line, role) in enumerate(lines):
+                draw.text((x, top + i * LINE), line, fill=_HEADER_GREYS[role], font=small)
+        if self.name_prefix:
+            draw.text((_PAD, self._grid_top - 4 - 2 * LINE), "layers:", fill=_HEADER_GREYS["class"], font=small)
+            draw.text((_PAD, self._grid_top - 4 - LINE), fit_text(draw, self.name_prefix + "…", small, _LABEL_W - 4),
+                      fill=_HEADER_GREYS["name"], font=small)
+        for image_index, block_top in enumerate(self._block_y):
+            true_text = self.reader.true_text(image_index)
+            if true_text is not None:
+                draw.text((_PAD, block_top), fit_text(draw, true_text, small, _LABEL_W - 4), fill=0, font=small)
+            if self._show_channels:
+                for row, row_top in enumerate(self._row_y[image_index]):
+                    draw.text((self._grid_left - 4, row_top + cell // 2), f"ch {self.channels[row]}",
+                              fill=64, font=small, anchor="rm")
+        return text
+
+    def cells(self) -> list[tuple[int, int, int, slice, slice]]:
+        """(image, row, column, rows, cols) of every grid cell that shows something:
+        each image's input and vector cells in its first row, feature maps in every
+        row whose channel the layer has."""
+        found = []
+        for image_index, rows in enumerate(self.rows_per_image):
+            for row in range(rows):
+                for column in range(len(self.views) + 1):
+                    shown = row == 0 if column == 0 else self.drawers[column - 1].shows(row)
+                    if shown:
+                        found.append((image_index, row, column, *self._cell_box(image_index, row, column)))
+        return found
+
+    def _cell_box(self, image_index: int, row: int, column: int):
+        top, left = self._row_y[image_index][row], self._col_x[column]
+        return slice(top, top + self.cell_px), slice(left, left + self._widths[column])
+
+    # ---- per frame ---------------------------------------------------------------
+    def render(self, activations: Activations, stamp: Stamp = Stamp()) -> np.ndarray:
+        """Draw one frame.
+
+        Args:
+            activations: a probe's forward pass over this renderer's images.
+            stamp: where training stands, printed at the top.
+
+        Returns:
+            The frame, (height, width, 3) uint8, `frame_size` large, every colour from
+            `palette`.
+        """
+        indices = self._text.compose(self._text_groups(activations, stamp))
+        self._paste(indices, 0, self.input.patches(self.reader.predicted(activations)))
+        for column, (drawer, output) in enumerate(zip(self.drawers, activations.outputs), start=1):
+            self._paste(indices, column, drawer.patches(output))
+        self._mark_predictions(indices, activations)
+        # np.take: the same lookup as self.palette[indices], in a third of the time.
+        frame = np.take(self.palette, indices, axis=0)
+        self._paste(frame, 0, self._input_rgb)
+        return frame
+
+    def _text_groups(self, activations: Activations, stamp: Stamp) -> list[tuple]:
+        """The lines each frame draws, grouped: ((x, y), text, grey, font size) each."""
+        groups = [(((_PAD, 5), stamp.text(), 0, STAMP_FONT),)]
+        lines = self.reader.lines(activations)
+        if lines is None:
+            return groups
+        from PIL import ImageDraw
+
+        measure = ImageDraw.Draw(self._text.base)  # only measures text, draws nothing
+        small = font(SMALL_FONT)
+        for block_top, (first, second) in zip(self._block_y, lines):
+            top = block_top + LINE + 2
+            groups.append((((_PAD + 12, top), fit_text(measure, first, small, _LABEL_W - 16), 0, SMALL_FONT),
+                           ((_PAD + 12, top + LINE), fit_text(measure, second, small, _LABEL_W - 16), 64,
+                            SMALL_FONT)))
+        return groups
+
+    def _paste(self, canvas: np.ndarray, column: int, patches: Sequence[Patch]) -> None:
+        left = self._col_x[column]
+        for patch in patches:
+            height, width = patch.pixels.shape[1:3]
+            for (image_index, row), picture in zip(patch.places, patch.pixels):
+                top = self._row_y[image_index][row] + patch.top
+                canvas[top:top + height, left + patch.left:left + patch.left + width] = picture
+
+    def _mark_predictions(self, indices: np.ndarray, activations: Activations) -> None:
+        marks = self.reader.marks(activations)
+        if marks is None:
+            return
+        for block_top, right in zip(self._block_y, marks):
+            if right is None:
+                continue
+            top = block_top + _MARK_TOP
+            indices[top:top + 8, _PAD:_PAD + 8] = GREEN if right else RED
+
