@@ -514,3 +514,29 @@ def test_cli_compares_optimizers_at_one_batch_size(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "The first (sgd) was" in printed and "Best at the end:" in printed
     assert inspect_movie(out / "movie.gif").frame_count == 3
+
+
+# ---- on a Dask cluster -----------------------------------------------------------------------
+
+@pytest.mark.e2e
+def test_runs_on_a_dask_cluster_give_the_same_records_panels_and_movie_as_local_runs(serial, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    out = tmp_path / "dask"
+    # Two worker processes, as two machines would be; the runs' files come back through Dask.
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = compare_batch_sizes(**SMALL, out_dir=out, executor="dask", scheduler=cluster.scheduler_address)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["executor"] == "dask" and summary["scheduler"] == cluster.scheduler_address
+    for name in ("bs16", "bs64"):
+        assert _figures(out, name) == _figures(serial.out_dir, name)
+        local = _lines(serial.out_dir / "runs" / name / "frames.jsonl")
+        assert [r["file"] for r in _lines(out / "runs" / name / "frames.jsonl")] == [r["file"] for r in local]
+        for record in local:  # the same panel, byte for byte
+            assert (out / "runs" / name / record["file"]).read_bytes() == \
+                (serial.out_dir / "runs" / name / record["file"]).read_bytes()
+        assert json.loads((out / "runs" / name / "run.json").read_text())["initial_weights_sha1"] == \
+            summary["runs"][name]["initial_weights_sha1"]
+    assert result.verdict == serial.verdict
+    for ours, theirs in zip(_gif_frames(out / "movie.gif"), _gif_frames(serial.out_dir / "movie.gif")):
+        assert np.array_equal(ours, theirs)
+    assert not list(out.rglob(".*partial*"))

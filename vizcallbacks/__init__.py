@@ -20,6 +20,8 @@ _EXPORTS = {
     "default_cnn": "models",
     "train_movie": "train",
     "compare_batch_sizes": "compare",
+    "compare_runs": "compare",
+    "lr_find": "lrfind",
 }
 
 __all__ = sorted(_EXPORTS)

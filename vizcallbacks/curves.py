@@ -85,9 +85,11 @@ def nice_ticks(low: float, high: float, count: int = 5, *, integer: bool = False
             if low - 1e-9 <= t <= high + 1e-9]
 
 
-def _log_ticks(low: float, high: float) -> list[float]:
-    return [10.0 ** e for e in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
-            if low * (1 - 1e-9) <= 10.0 ** e <= high * (1 + 1e-9)]
+def _log_ticks(low: float, high: float, most: int = 8) -> list[float]:
+    """Powers of ten between `low` and `high`, every k-th so that at most `most` remain."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    step = max(1, math.ceil((last - first + 1) / most))
+    return [10.0 ** e for e in range(first, last + 1, step) if low * (1 - 1e-9) <= 10.0 ** e <= high * (1 + 1e-9)]
 
 
 class CurveStrip:
@@ -260,6 +262,7 @@ class CurveStrip:
         draw.line([(px - 6, py - 6), (px + 6, py + 6)], fill=colour, width=3)
         draw.line([(px - 6, py + 6), (px + 6, py - 6)], fill=colour, width=3)
         if text:
+            draw.fontmode = "1"  # no antialiasing: coloured text stays on the palette
             anchor = "rm" if px > (self.left + self.right) / 2 else "lm"
             draw.text((px - 10 if anchor == "rm" else px + 10, py + (12 if py < offset_y + self.top + 12 else 0)),
                       text, fill=colour, font=font(12, bold=True), anchor=anchor)

@@ -11,6 +11,7 @@ import sys
 import warnings
 
 from . import compare as compare_command
+from . import lr_find as lr_find_command
 from . import stitch as stitch_command
 from . import train as train_command
 
@@ -18,7 +19,8 @@ __all__ = ["main", "UsageError"]
 
 EXIT_USAGE = 2
 
-COMMANDS = {"train": train_command, "stitch": stitch_command, "compare": compare_command}
+COMMANDS = {"train": train_command, "stitch": stitch_command, "compare": compare_command,
+            "lr-find": lr_find_command}
 
 
 class UsageError(Exception):

@@ -52,7 +52,7 @@ def add_parser(commands) -> None:
     parser.set_defaults(run=run)
 
 
-def _import_keras_quietly() -> None:
+def import_keras_quietly() -> None:
     """Import Keras with file descriptor 2 sent to a temporary file. TensorFlow's C++
     start-up lines ignore TF_CPP_MIN_LOG_LEVEL (seen with TF 2.21) and would bury the
     one-line errors; they are shown only when the import fails."""
@@ -88,7 +88,7 @@ def run(args) -> int:
     """
     from ..train import NOTES_IMAGE_INDICES, train_movie
 
-    _import_keras_quietly()
+    import_keras_quietly()
 
     result = train_movie(
         dataset=args.dataset, out_dir=args.out, epochs=args.epochs, batch_size=args.batch_size,
