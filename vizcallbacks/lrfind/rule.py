@@ -8,9 +8,11 @@ The rule, stated once (`RULE`):
 - the loss is smoothed with an exponential moving average (factor `smoothing`, 0.9: about
   the last ten batches), corrected for its start at zero (`smooth`): what the movie draws
   as training goes;
-- training has diverged at the first batch whose loss is NaN or infinite, or whose
-  smoothed loss is above `divergence_factor` (4) times the lowest smoothed loss so far
-  (`divergence_step`); the test stops there;
+- training has diverged at the first batch whose loss is NaN or infinite, whose smoothed
+  loss is above `divergence_factor` (4) times the lowest smoothed loss so far, or, once the
+  smoothed loss has fallen 5% (`MIN_FALL`) below its start, back above its start: the
+  network lost what it learned, as one whose ReLUs died does, its loss bounded where Keras
+  clips probabilities (`divergence_step`); the test stops there;
 - the suggested range is read off the loss up to there, smoothed by the same average run
   forward and then backward (`smooth_without_lag`: a one-way average lags about ten
   batches behind, a factor of about 1.8 in learning rate over 200 batches and 5 decades):
@@ -44,8 +46,9 @@ MIN_FALL = 0.05
 RULE = ("suggested range: from the learning rate where the smoothed loss (exponential moving average, "
         "factor {smoothing}, run forward and backward so that it does not lag) falls fastest against log "
         "learning rate, before its minimum, to the smaller of the learning rate at its minimum and {fraction:g} x "
-        "the learning rate where training diverged (loss NaN or infinite, or the forward moving average above "
-        "{factor:g} x its lowest so far); none if it never fell 5% below its start")
+        "the learning rate where training diverged (loss NaN or infinite, the forward moving average above "
+        "{factor:g} x its lowest so far, or back above its start after falling 5% below it); none if it never "
+        "fell 5% below its start")
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,9 @@ def smooth_without_lag(losses: Sequence[float], smoothing: float = SMOOTHING) ->
 
 def divergence_step(losses: Sequence[float | None], smoothed: Sequence[float | None],
                     factor: float = DIVERGENCE_FACTOR) -> int | None:
-    """The first batch where training diverged: its loss NaN or infinite (None), or its
-    smoothed loss above `factor` times the lowest smoothed loss before it.
+    """The first batch where training diverged: its loss NaN or infinite (None), its
+    smoothed loss above `factor` times the lowest smoothed loss before it, or, once the
+    smoothed loss has fallen `MIN_FALL` below its start, back above its start.
 
     Args:
         losses: the loss of each batch.
@@ -147,11 +151,12 @@ def divergence_step(losses: Sequence[float | None], smoothed: Sequence[float | N
     Returns:
         The batch (from 0), or None when training did not diverge.
     """
-    lowest = math.inf
+    lowest, start = math.inf, None
     for step, (loss, value) in enumerate(zip(losses, smoothed)):
         if loss is None or not math.isfinite(loss) or value is None:
             return step
-        if value > factor * lowest:
+        start = value if start is None else start
+        if value > factor * lowest or (lowest < (1 - MIN_FALL) * start and value > start):
             return step
         lowest = min(lowest, value)
     return None
