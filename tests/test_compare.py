@@ -186,7 +186,8 @@ def test_figures_over_seeds_give_mean_spread_and_how_many_seeds_kept_the_order()
     assert at_end["heldout_accuracy"]["bs64"]["mean"] == pytest.approx(0.525)
     assert at_end["order"] == ["bs16", "bs64"]
     assert at_end["ahead"] == {"bs16>bs64": 2} and at_end["seeds_in_order"] == 2  # seed 2: bs64 ahead
-    assert points[1]["ahead"] == {"bs16>bs64": 3} and points[0]["ahead"] == {"bs16>bs64": 0}
+    assert points[1]["ahead"] == {"bs16>bs64": 3} and points[1]["seeds_in_order"] == 3
+    assert points[0]["ahead"] == {"bs16>bs64": 0} and points[0]["seeds_in_order"] == 0  # equal: no order
     verdict = make_verdict(runs, plan)
     assert verdict.smaller_batch_ahead and verdict.first_ahead and verdict.seeds == 3
     assert (verdict.seeds_ahead, verdict.seeds_ahead_everywhere) == (2, 2)

@@ -114,8 +114,9 @@ def point_stats(runs: Runs, plan: Sequence[tuple[float, Mapping[str, int]]]) -> 
 
     Returns:
         One dict per frame: "point", "heldout_accuracy" and "heldout_loss" ({config:
-        spread as JSON}), "order" (configs, best first), "seeds_in_order" and "ahead"
-        ({"a>b": seeds where a was ahead of b}, for each pair a before b).
+        spread as JSON}), "order" (configs, best first), "seeds_in_order" (seeds where each
+        configuration was strictly ahead of the next in that order) and "ahead" ({"a>b":
+        seeds where a was strictly ahead of b}, for each pair a before b).
     """
     points = []
     for point, shown in plan:
@@ -126,8 +127,9 @@ def point_stats(runs: Runs, plan: Sequence[tuple[float, Mapping[str, int]]]) -> 
         loss = {config: spread([value[config, seed]["heldout_loss"] for seed in runs.seeds])
                 for config in runs.configs}
         order = _ranked({config: accuracy[config].mean for config in runs.configs})
-        in_order = sum(1 for seed in runs.seeds if _ranked(
-            {config: value[config, seed]["heldout_accuracy"] for config in runs.configs}) == order)
+        in_order = sum(1 for seed in runs.seeds if all(  # strictly: at equal weights, no order
+            _ahead(value[a, seed]["heldout_accuracy"], value[b, seed]["heldout_accuracy"])
+            for a, b in zip(order, order[1:])))
         ahead = {f"{a}>{b}": sum(1 for seed in runs.seeds if _ahead(value[a, seed]["heldout_accuracy"],
                                                                       value[b, seed]["heldout_accuracy"]))
                  for a, b in itertools.combinations(runs.configs, 2)}
