@@ -366,6 +366,23 @@ def test_runs_share_initial_weights_data_order_and_heldout_sample(serial):
 
 
 @pytest.mark.e2e
+def test_each_run_reports_the_backend_settings_it_ran_with(serial, parallel):
+    # What the run's own process read back from its backend, after setting it up before import.
+    expected = {"tensorflow": {"intra_op_threads": 1, "inter_op_threads": 1, "op_determinism": True},
+                "torch": {"threads": 1, "interop_threads": 1, "deterministic_algorithms": True}}
+    for result in (serial, parallel):
+        summary = json.loads(result.summary_path.read_text())
+        assert summary["determinism"] == BACKENDS[summary["backend"]].determinism
+        for run in summary["runs"].values():
+            assert run["backend"] == summary["backend"] == configured_backend()
+            settings = run["backend_settings"]
+            if run["backend"] == "jax":
+                assert "--xla_cpu_multi_thread_eigen=false" in settings["XLA_FLAGS"].split()
+            else:
+                assert settings == expected[run["backend"]]
+
+
+@pytest.mark.e2e
 def test_jobs_2_gives_the_same_figures_and_panels_as_jobs_1(serial, parallel):
     for name in ("bs16", "bs64"):
         assert _figures(parallel.out_dir, name) == _figures(serial.out_dir, name)

@@ -44,6 +44,16 @@ def _configure_tensorflow(threads: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def _tensorflow_settings() -> dict:
+    import tensorflow as tf
+    from tensorflow.python.framework import config  # the reading of op determinism is not public
+
+    enabled = getattr(config, "is_op_determinism_enabled", None)
+    return {"intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+            "op_determinism": None if enabled is None else bool(enabled())}
+
+
 # XLA_FLAGS for a run: single-threaded Eigen for one thread (XLA has no flag for another
 # count), and deterministic ops where a GPU runs it.
 _JAX_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false"
@@ -59,6 +69,10 @@ def _jax_environment(threads: int) -> dict[str, str]:
 
 def _configure_jax(threads: int) -> None:
     """Nothing to call: XLA reads its flags when it starts, from the environment."""
+
+
+def _jax_settings() -> dict:
+    return {"XLA_FLAGS": os.environ.get("XLA_FLAGS", "")}
 
 
 def _torch_environment(threads: int) -> dict[str, str]:
@@ -78,6 +92,13 @@ def _configure_torch(threads: int) -> None:
     torch.use_deterministic_algorithms(True)
 
 
+def _torch_settings() -> dict:
+    import torch
+
+    return {"threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
+            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled()}
+
+
 @dataclass(frozen=True)
 class BackendSetup:
     """How one backend is set up in a run's process.
@@ -86,26 +107,28 @@ class BackendSetup:
         environment: threads -> environment variables to set before Keras is imported.
         configure: threads -> None: the backend's own calls, after Keras is imported and
             before the model is made.
+        settings: () -> what the backend says it runs with, read back (for run.json).
         determinism: what holds for this backend, in words (README, summary.json).
     """
 
     environment: Callable[[int], dict[str, str]]
     configure: Callable[[int], None]
+    settings: Callable[[], dict]
     determinism: str
 
 
 #: Each Keras backend's set-up for a run's process.
 BACKENDS: dict[str, BackendSetup] = {
     "tensorflow": BackendSetup(
-        _tensorflow_environment, _configure_tensorflow,
+        _tensorflow_environment, _configure_tensorflow, _tensorflow_settings,
         "threads_per_run threads and deterministic ops: the same figures whatever jobs is"),
     "jax": BackendSetup(
-        _jax_environment, _configure_jax,
+        _jax_environment, _configure_jax, _jax_settings,
         "one thread per run: single-threaded Eigen, the same figures whatever jobs is; with more, "
         "XLA sizes its thread pool from the machine's CPUs (no flag sets it): the same figures "
         "whatever jobs is on one machine, maybe not on a machine with another CPU count"),
     "torch": BackendSetup(
-        _torch_environment, _configure_torch,
+        _torch_environment, _configure_torch, _torch_settings,
         "threads_per_run threads and deterministic algorithms: the same figures whatever jobs is"),
 }
 
@@ -151,12 +174,15 @@ def run_environment(backend: str, threads: int) -> dict[str, str]:
     return {"KERAS_BACKEND": backend, **BACKENDS[backend].environment(threads)}
 
 
-def prepare_process(backend: str, threads: int) -> None:
+def prepare_process(backend: str, threads: int) -> dict:
     """Set up this (fresh) process for a run: the environment, then Keras and its backend.
 
     Args:
         backend: a key of `BACKENDS`.
         threads: the run's threads; the figures depend on it.
+
+    Returns:
+        What the backend says it runs with, read back (see `BackendSetup.settings`).
 
     Raises:
         RuntimeError: Keras was imported before with another backend (by the main
@@ -172,3 +198,4 @@ def prepare_process(backend: str, threads: int) -> None:
             "spawned process imports again?). Import Keras inside functions, or under "
             "`if __name__ == '__main__':`.")
     BACKENDS[backend].configure(threads)
+    return BACKENDS[backend].settings()

@@ -268,7 +268,7 @@ def run_one(spec: RunSpec) -> dict:
         example order, held-out sample) that show the runs were compared fairly.
     """
     options, config = spec.options, spec.config
-    prepare_process(options.backend, options.threads_per_run)
+    settings = prepare_process(options.backend, options.threads_per_run)
     from ..models import default_cnn
     from ..plotter import ConvPlotter
 
@@ -292,7 +292,7 @@ def run_one(spec: RunSpec) -> dict:
         "initial_weights_sha1": initial_weights,
         "data_order_sha1": _digest(data.order[:options.schedule.budget_examples]),
         "heldout_sha1": _digest(data.heldout), "backend": options.backend,
-        "threads_per_run": options.threads_per_run,
+        "threads_per_run": options.threads_per_run, "backend_settings": settings,
         "layers": [view.name for view in plotter.views], "image_indices": list(options.image_indices),
     }
     write_atomically(Path(spec.run_dir) / RUN_JSON, (json.dumps(summary, indent=2) + "\n").encode())
