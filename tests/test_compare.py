@@ -269,6 +269,22 @@ def test_bad_arguments_raise_value_error_naming_the_argument(tmp_path, options, 
     assert not (tmp_path / "runs").exists()  # nothing started
 
 
+@pytest.mark.parametrize("options, argument", [
+    (dict(vary={"learning_rate": [0.1]}), "at least two configurations"),
+    (dict(vary={"learning_rate": [0.1, 0.2]}, seeds=0), "seeds"),
+    (dict(vary={"learning_rate": [0.1, 0.2]}, batch_size=0), "batch_size"),
+    (dict(vary={"learning_rate": [0.1, 0.2]}, executor="ray"), "executor"),
+    (dict(vary={"learning_rate": [0.1, 0.2]}, executor="dask"), "scheduler"),
+    (dict(vary={"learning_rate": [0.1, 0.2]}, scheduler="tcp://127.0.0.1:1"), "scheduler"),
+    (dict(vary={"learning_rate": [0.1, 0.2]}, threads_per_run=0), "threads_per_run"),
+    (dict(vary={"optimizer": ["sgd", "adam"]}, examples=16), "examples"),  # below the batch size, 32
+])
+def test_compare_runs_checks_everything_before_a_run_starts(tmp_path, options, argument):
+    with pytest.raises(ValueError, match=argument):
+        compare_runs(**{"out_dir": tmp_path, "data_dir": FASHION_DIR, "progress": False, **options})
+    assert not (tmp_path / "runs").exists()
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--batch-sizes", "0,32"], "--batch-sizes"),
     (["--batch-sizes", "32,x"], "--batch-sizes"),

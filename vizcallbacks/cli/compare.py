@@ -60,7 +60,8 @@ def add_parser(commands) -> None:
                         help=f"layers each panel shows (default {','.join(DEFAULT_LAYERS)})")
     parser.add_argument("--channel", type=arguments.non_negative, default=1,
                         help="feature-map channel shown (default 1)")
-    parser.add_argument("--cell-px", type=arguments.positive, default=48, metavar="PX", help="grid cell size (default 48)")
+    parser.add_argument("--cell-px", type=arguments.positive, default=48, metavar="PX",
+                        help="grid cell size (default 48)")
     parser.add_argument("--out", default="output/compare", metavar="DIR", help="output folder (default output/compare)")
     parser.add_argument("--format", type=arguments.formats, default=["gif", "mp4"], metavar="gif,mp4",
                         help="movie formats (default gif,mp4)")

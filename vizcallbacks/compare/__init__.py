@@ -31,7 +31,7 @@ from pathlib import Path
 from ..checks import check_writable_dir
 from ..framefiles import FRAMES_DIR, MANIFEST_NAME, read_manifest, write_atomically
 from .backends import BACKENDS, configured_backend
-from .compose import ALIGN_KEYS, Composer, write_movie, write_summary_png
+from .compose import Composer, write_movie, write_summary_png
 from .executors import EXECUTORS, DaskExecutor, Executor, LocalExecutor, make_executor
 from .grid import (HYPERPARAMETERS, OPTIMIZERS, SCALE_LR, Config, check_batch_sizes, check_seeds, parse_vary,
                    plan_configs)
@@ -400,28 +400,26 @@ def _header(plan: _Plan, dataset: str) -> tuple[str, str]:
     """The frames' title line and line of details."""
     configs, schedule = plan.configs, plan.options.schedule
     varied = configs[0].varied
-    title = " × ".join(
-        f"{HYPERPARAMETERS[name].plural} {', '.join(_unique(HYPERPARAMETERS[name].text(c.value(name)) for c in configs))}"
-        for name in varied) + f" on {dataset}"
-    fixed = []
-    if "batch_size" not in varied:
-        fixed.append(f"batch {configs[0].batch_size}")
+    values = {name: ", ".join(_unique(HYPERPARAMETERS[name].text(c.value(name)) for c in configs)) for name in varied}
+    title = " × ".join(f"{HYPERPARAMETERS[name].plural} {values[name]}" for name in varied) + f" on {dataset}"
+    training = []  # the optimizer and learning rate, where they do not vary: "sgd lr 0.05"
     if "optimizer" not in varied:
-        fixed.append(configs[0].optimizer)
+        training.append(configs[0].optimizer)
     if plan.scale_lr and "learning_rate" in varied:
-        fixed.append(f"lr scaled {plan.scale_lr}ly with the batch (from batch {plan.reference_batch})")
+        training.append(f"lr scaled {plan.scale_lr}ly with the batch (from batch {plan.reference_batch})")
     elif plan.scale_lr:
-        fixed.append(f"lr scaled {plan.scale_lr}ly with the batch (lr {_base_lr(plan):g} at batch "
-                     f"{plan.reference_batch})")
+        training.append(f"lr scaled {plan.scale_lr}ly with the batch (lr {_base_lr(plan):g} at batch "
+                        f"{plan.reference_batch})")
     elif "learning_rate" not in varied:
-        fixed.append(f"lr {configs[0].learning_rate:g}")
+        training.append(f"lr {configs[0].learning_rate:g}")
+    fixed = ([f"batch {configs[0].batch_size}"] if "batch_size" not in varied else []) + [" ".join(training)]
     seeds = (f"seed {plan.seeds[0]}" if len(plan.seeds) == 1 else
              f"seeds {', '.join(str(s) for s in plan.seeds)} (panels: seed {plan.seeds[0]})")
     exactness = ("" if schedule.align == "time" else " (exact)" if schedule.exact
                  else " (first step at or past each point)")
     per_seed = "" if len(plan.seeds) == 1 else " per seed"
-    details = (f"same initial weights and example order{per_seed} · {' '.join(fixed)} · {seeds} · held-out: "
-               f"{plan.options.heldout_size} test images · aligned by {schedule.align}{exactness}")
+    details = (f"same initial weights and example order{per_seed} · {' · '.join(filter(None, fixed))} · {seeds} · "
+               f"held-out: {plan.options.heldout_size} test images · aligned by {schedule.align}{exactness}")
     return title, details
 
 

@@ -81,7 +81,8 @@ def _check(*, min_lr, max_lr, batches, batch_size, smoothing, divergence_factor,
     if not is_real(smoothing) or not 0 <= smoothing < 1:
         raise ValueError(f"smoothing must be a number in [0, 1). Received: smoothing={smoothing!r}.")
     if not is_real(divergence_factor) or not divergence_factor > 1 or not math.isfinite(divergence_factor):
-        raise ValueError(f"divergence_factor must be a number above 1. Received: divergence_factor={divergence_factor!r}.")
+        raise ValueError("divergence_factor must be a number above 1. "
+                         f"Received: divergence_factor={divergence_factor!r}.")
     if check_positive_number(fraction, "fraction") > 1:
         raise ValueError(f"fraction must be in (0, 1]. Received: fraction={fraction!r}.")
     if not is_int(seed):
@@ -97,7 +98,8 @@ def _prepare_out_dir(out_dir, overwrite: bool) -> Path:
     found = [name for name in (*_OUTPUTS, MANIFEST_NAME) if (out_dir / name).exists()]
     if found and not overwrite:
         raise FileExistsError(f"out_dir {str(out_dir)!r} already holds a range test ({', '.join(found)}). It is "
-                              "kept: pass overwrite=True (--overwrite) to replace it, or choose another out_dir (--out).")
+                              "kept: pass overwrite=True (--overwrite) to replace it, or choose another out_dir "
+                              "(--out).")
     return out_dir
 
 
@@ -105,9 +107,9 @@ def _prepare_out_dir(out_dir, overwrite: bool) -> Path:
 def lr_find(*, dataset: str = "fashion_mnist", out_dir="output/lr_find", data_dir=None, min_lr: float = 1e-4,
             max_lr: float = 10.0, batches: int = 200, batch_size: int = 64, optimizer: str = "sgd", seed: int = 0,
             smoothing: float = SMOOTHING, divergence_factor: float = DIVERGENCE_FACTOR, fraction: float = FRACTION,
-            image_indices: Sequence[int] = DEFAULT_IMAGE_INDICES, layers: Sequence[str] = DEFAULT_LAYERS, channel: int = 1,
-            cell_px: int = 48, cmap: str = "inferno", formats: Sequence[str] = ("gif", "mp4"), fps: float = 15,
-            overwrite: bool = False, progress: bool = True) -> LRFindResult:
+            image_indices: Sequence[int] = DEFAULT_IMAGE_INDICES, layers: Sequence[str] = DEFAULT_LAYERS,
+            channel: int = 1, cell_px: int = 48, cmap: str = "inferno", formats: Sequence[str] = ("gif", "mp4"),
+            fps: float = 15, overwrite: bool = False, progress: bool = True) -> LRFindResult:
     """A learning-rate range test on the default CNN: the learning rate rises
     exponentially from `min_lr` to `max_lr` over `batches` batches (one batch per epoch,
     set by `keras.callbacks.LearningRateScheduler`), every batch's loss is recorded and
@@ -274,11 +276,13 @@ def _summary_png(path: Path, lrs, losses, smoothed, found: Suggestion, *, smooth
     if found.low is not None:
         ax.axvspan(found.low, found.high, color="tab:green", alpha=0.2,
                    label=f"suggested {found.low:.3g}–{found.high:.3g}")
-        ax.axvline(found.steepest_lr, color="tab:green", linestyle=":", label=f"steepest descent {found.steepest_lr:.3g}")
+        ax.axvline(found.steepest_lr, color="tab:green", linestyle=":",
+                   label=f"steepest descent {found.steepest_lr:.3g}")
         ax.axvline(found.minimum_lr, color="tab:blue", linestyle=":", label=f"minimum {found.minimum_lr:.3g}")
     if found.diverged_lr is not None:
+        loss = "NaN" if found.diverged_loss is None else f"{found.diverged_loss:.3g}"
         ax.axvline(found.diverged_lr, color="tab:red", linestyle="--",
-                   label=f"diverged at {found.diverged_lr:.3g} (loss {'NaN' if found.diverged_loss is None else f'{found.diverged_loss:.3g}'})")
+                   label=f"diverged at {found.diverged_lr:.3g} (loss {loss})")
     finite = [v for v in nan if np.isfinite(v)]
     if finite:
         ax.set_ylim(0, 1.25 * finite[0] if finite[0] > 0 else None)
