@@ -1,6 +1,9 @@
-"""`compare_batch_sizes` and `vizcallbacks compare`: schedules and frame plans alone
-(fast), then real runs on Fashion-MNIST read back (e2e): one frame per point, panels
-that show their run's manifest, the same figures for the same seed and any --jobs."""
+"""`compare_batch_sizes`, `compare_runs` and `vizcallbacks compare`: schedules, grids of
+configurations, seeds, figures over seeds and frame plans alone (fast), then real runs on
+Fashion-MNIST read back (e2e): one frame per point, panels that show their run's manifest,
+the same figures for the same seed and any --jobs, seeds paired across configurations,
+the spread over seeds in summary.json, learning rates scaled and other hyper-parameters
+compared."""
 
 import io
 import json
@@ -12,9 +15,12 @@ from PIL import Image
 from browser import browser, open_page, page_state, press  # noqa: F401 (browser: a fixture)
 from conftest import FASHION_DIR, require
 from needs import need
-from vizcallbacks import compare_batch_sizes
+from vizcallbacks import compare_batch_sizes, compare_runs
 from vizcallbacks.cli import main
-from vizcallbacks.compare import frame_plan, heldout_indices, plan_schedule, training_order
+from vizcallbacks.compare import (BACKENDS, check_seeds, frame_plan, heldout_indices, parse_vary, plan_configs,
+                                  plan_schedule, training_order)
+from vizcallbacks.compare.backends import configured_backend, run_environment
+from vizcallbacks.compare.stats import Runs, make_verdict, point_stats
 from vizcallbacks.movie import inspect_movie
 
 # Two runs that read 512 examples: 32 and 8 updates, a point every 128 examples.
@@ -98,6 +104,139 @@ def test_time_frames_spread_over_the_longest_run():
         {"bs16": 3, "bs64": 2}, {"bs16": 4, "bs64": 2}]
 
 
+# ---- configurations, seeds and figures over seeds, without training ----------------------------
+
+def test_a_grid_names_and_orders_its_configurations():
+    configs = plan_configs({"batch_size": [128, 32], "optimizer": ["sgd", "adam"]}, learning_rate=0.01)
+    assert [c.name for c in configs] == ["bs32-sgd", "bs32-adam", "bs128-sgd", "bs128-adam"]
+    assert [c.label for c in configs][:2] == ["batch 32 · sgd", "batch 32 · adam"]
+    assert {c.learning_rate for c in configs} == {0.01}
+    by_lr = plan_configs({"learning_rate": [0.2, 0.01, 0.05]}, batch_size=64, optimizer="Adam")
+    assert [(c.name, c.label, c.batch_size, c.optimizer) for c in by_lr] == [
+        ("lr0.01", "lr 0.01", 64, "adam"), ("lr0.05", "lr 0.05", 64, "adam"), ("lr0.2", "lr 0.2", 64, "adam")]
+
+
+def test_linear_scaling_multiplies_the_learning_rate_by_the_batch_over_the_reference():
+    configs = plan_configs({"batch_size": [32, 128, 512]}, learning_rate=0.05, scale_lr="linear")
+    assert [(c.name, c.learning_rate) for c in configs] == [("bs32", 0.05), ("bs128", 0.2), ("bs512", 0.8)]
+    assert configs[-1].label == "batch 512 · lr 0.8"
+    against_128 = plan_configs({"batch_size": [32, 512]}, learning_rate=0.1, scale_lr="linear", reference_batch=128)
+    assert [c.learning_rate for c in against_128] == [0.025, 0.4]
+    grid = plan_configs({"batch_size": [32, 64], "learning_rate": [0.01, 0.1]}, scale_lr="linear")
+    assert [round(c.learning_rate, 6) for c in grid] == [0.01, 0.1, 0.02, 0.2]
+
+
+def test_seeds_are_a_count_from_the_first_seed_or_a_list():
+    assert check_seeds(None, seed=7) == (7,)
+    assert check_seeds(3) == (0, 1, 2) and check_seeds(2, seed=5) == (5, 6)
+    assert check_seeds([4, 0, 9]) == (4, 0, 9)
+    assert parse_vary("learning_rate=0.01, 0.2") == ("learning_rate", (0.01, 0.2))
+    assert parse_vary("batch-size=16,64") == ("batch_size", (16, 64))
+    assert parse_vary("optimizer=SGD,adam") == ("optimizer", ("sgd", "adam"))
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda: plan_configs({"momentum": [0.9, 0.99]}), "vary"),
+    (lambda: plan_configs({}), "vary"),
+    (lambda: plan_configs({"learning_rate": [0.1]}), "at least two configurations"),
+    (lambda: plan_configs({"learning_rate": [0.1, 0.1]}), "learning_rate"),
+    (lambda: plan_configs({"learning_rate": [0.1, -1]}), "learning_rate"),
+    (lambda: plan_configs({"learning_rate": "0.1,0.2"}), "learning_rate"),
+    (lambda: plan_configs({"optimizer": ["sgd", "newton"]}), "optimizer"),
+    (lambda: plan_configs({"batch_size": [32, 0]}), "batch_size"),
+    (lambda: plan_configs({"batch_size": [32, 64]}, scale_lr="square"), "scale_lr"),
+    (lambda: plan_configs({"batch_size": [32, 64]}, reference_batch=32), "reference_batch"),
+    (lambda: plan_configs({"batch_size": [32, 64]}, scale_lr="linear", reference_batch=0), "reference_batch"),
+    (lambda: check_seeds(0), "seeds"),
+    (lambda: check_seeds([1, 1]), "seeds"),
+    (lambda: check_seeds([1, 2.5]), "seeds"),
+    (lambda: check_seeds(2, seed=1.5), "seed"),
+    (lambda: parse_vary("learning_rate"), "NAME=V1,V2"),
+    (lambda: parse_vary("learning_rate=fast"), "number"),
+    (lambda: parse_vary("batch_size=1.5"), "integer"),
+])
+def test_bad_configurations_and_seeds_raise_value_error_naming_them(call, argument):
+    with pytest.raises(ValueError, match=argument):
+        call()
+
+
+def _run_records(accuracies, step_every=2):
+    return [{"heldout_accuracy": a, "heldout_loss": None if a is None else 1 - a, "examples_seen": i * 64,
+             "step": i * step_every, "point": i * 64, "time_s": float(i), "final": i == len(accuracies) - 1}
+            for i, a in enumerate(accuracies)]
+
+
+def _two_configs_three_seeds():
+    """bs16 is ahead of bs64 in seeds 0 and 1 at every point after the first; in seed 2 it
+    falls behind at the end; one run of bs64 diverged at its last point (null)."""
+    accuracies = {("bs16", 0): [0.1, 0.5, 0.7], ("bs16", 1): [0.1, 0.4, 0.6], ("bs16", 2): [0.2, 0.45, 0.5],
+                  ("bs64", 0): [0.1, 0.3, 0.5], ("bs64", 1): [0.1, 0.2, None], ("bs64", 2): [0.2, 0.3, 0.55]}
+    names = {key: f"{key[0]}-seed{key[1]}" for key in accuracies}
+    records = {names[key]: _run_records(values) for key, values in accuracies.items()}
+    return Runs(configs=("bs16", "bs64"), labels={"bs16": "batch 16", "bs64": "batch 64"}, seeds=(0, 1, 2),
+                names=names, records=records, align="examples", batch_sizes_only=True)
+
+
+def test_figures_over_seeds_give_mean_spread_and_how_many_seeds_kept_the_order():
+    runs = _two_configs_three_seeds()
+    plan = frame_plan(runs.records, align="examples", points=[0, 64, 128])
+    points = point_stats(runs, plan)
+    assert [p["point"] for p in points] == [0, 64, 128]
+    at_end = points[-1]
+    assert at_end["heldout_accuracy"]["bs16"] == {"mean": 0.6, "min": 0.5, "max": 0.7,
+                                                   "std": round(np.std([0.7, 0.6, 0.5]), 6), "seeds": 3}
+    assert at_end["heldout_accuracy"]["bs64"]["seeds"] == 2  # the diverged run is left out of the mean
+    assert at_end["heldout_accuracy"]["bs64"]["mean"] == pytest.approx(0.525)
+    assert at_end["order"] == ["bs16", "bs64"]
+    assert at_end["ahead"] == {"bs16>bs64": 2} and at_end["seeds_in_order"] == 2  # seed 2: bs64 ahead
+    assert points[1]["ahead"] == {"bs16>bs64": 3} and points[1]["seeds_in_order"] == 3
+    assert points[0]["ahead"] == {"bs16>bs64": 0} and points[0]["seeds_in_order"] == 0  # equal: no order
+    verdict = make_verdict(runs, plan)
+    assert verdict.smaller_batch_ahead and verdict.first_ahead and verdict.seeds == 3
+    assert (verdict.seeds_ahead, verdict.seeds_ahead_everywhere) == (2, 2)
+    assert (verdict.points_ahead, verdict.points_compared) == (2, 2)
+    assert verdict.accuracy_ranges == {"bs16": [0.5, 0.7], "bs64": [0.5, 0.55]}
+    assert "over 3 seeds" in verdict.text and "in 2 of 3 seeds" in verdict.text
+
+
+def test_the_verdict_of_one_seed_reads_as_before():
+    runs = _two_configs_three_seeds()
+    one = Runs(configs=runs.configs, labels=runs.labels, seeds=(0,), names=runs.names, records=runs.records,
+               align="examples", batch_sizes_only=True)
+    verdict = make_verdict(one, frame_plan({n: runs.records[n] for n in ("bs16-seed0", "bs64-seed0")},
+                                           align="examples", points=[0, 64, 128]))
+    assert verdict.text == ("At 128 examples seen, held-out accuracy: batch 16 0.700 (4 updates), batch 64 0.500 "
+                            "(4 updates). The smaller batch (16) was ahead of the larger (64); ahead at 2 of 2 "
+                            "points of equal examples seen.")
+    other = Runs(configs=runs.configs, labels={"bs16": "lr 0.01", "bs64": "lr 0.1"}, seeds=(0,), names=runs.names,
+                 records=runs.records, align="examples", batch_sizes_only=False)
+    verdict = make_verdict(other, frame_plan({n: runs.records[n] for n in ("bs16-seed0", "bs64-seed0")},
+                                             align="examples", points=[0, 64, 128]))
+    assert verdict.smaller_batch_ahead is None and verdict.first_ahead
+    assert "The first (lr 0.01) was ahead of the last (lr 0.1)" in verdict.text
+    assert verdict.text.endswith("Best at the end: lr 0.01 (0.700).")
+
+
+def test_each_backend_is_set_up_before_import_and_says_what_holds(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
+    one = run_environment("jax", 1)
+    assert one["KERAS_BACKEND"] == "jax"
+    assert one["XLA_FLAGS"].split() == ["--xla_dump_to=/tmp/x", "--xla_gpu_deterministic_ops=true",
+                                        "--xla_cpu_multi_thread_eigen=false"]
+    # XLA has no flag for another thread count: with more than one, its pool follows the
+    # machine's CPUs, and the backend says so.
+    assert "--xla_cpu_multi_thread_eigen=false" not in run_environment("jax", 2)["XLA_FLAGS"]
+    assert "machine" in BACKENDS["jax"].determinism
+    assert run_environment("torch", 3)["OMP_NUM_THREADS"] == "3"
+    assert run_environment("tensorflow", 1)["KERAS_BACKEND"] == "tensorflow"
+    for backend in BACKENDS:
+        assert "whatever jobs is" in BACKENDS[backend].determinism
+    monkeypatch.setenv("KERAS_BACKEND", "theano")
+    monkeypatch.delitem(__import__("sys").modules, "keras", raising=False)
+    with pytest.raises(ValueError, match="theano"):
+        configured_backend()
+
+
 # ---- bad arguments ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("options, argument", [
@@ -133,6 +272,22 @@ def test_bad_arguments_raise_value_error_naming_the_argument(tmp_path, options, 
     assert not (tmp_path / "runs").exists()  # nothing started
 
 
+@pytest.mark.parametrize("options, argument", [
+    (dict(vary={"learning_rate": [0.1]}), "at least two configurations"),
+    (dict(vary={"learning_rate": [0.1, 0.2]}, seeds=0), "seeds"),
+    (dict(vary={"learning_rate": [0.1, 0.2]}, batch_size=0), "batch_size"),
+    (dict(vary={"learning_rate": [0.1, 0.2]}, executor="ray"), "executor"),
+    (dict(vary={"learning_rate": [0.1, 0.2]}, executor="dask"), "scheduler"),
+    (dict(vary={"learning_rate": [0.1, 0.2]}, scheduler="tcp://127.0.0.1:1"), "scheduler"),
+    (dict(vary={"learning_rate": [0.1, 0.2]}, threads_per_run=0), "threads_per_run"),
+    (dict(vary={"optimizer": ["sgd", "adam"]}, examples=16), "examples"),  # below the batch size, 32
+])
+def test_compare_runs_checks_everything_before_a_run_starts(tmp_path, options, argument):
+    with pytest.raises(ValueError, match=argument):
+        compare_runs(**{"out_dir": tmp_path, "data_dir": FASHION_DIR, "progress": False, **options})
+    assert not (tmp_path / "runs").exists()
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--batch-sizes", "0,32"], "--batch-sizes"),
     (["--batch-sizes", "32,x"], "--batch-sizes"),
@@ -141,6 +296,18 @@ def test_bad_arguments_raise_value_error_naming_the_argument(tmp_path, options, 
     (["--examples", "1e4"], "--examples"),
     (["--align", "epochs"], "--align"),
     (["--jobs", "0"], "--jobs"),
+    (["--vary", "momentum=0.9,0.99"], "--vary"),
+    (["--vary", "learning_rate=fast"], "--vary"),
+    (["--vary", "learning_rate=0.1"], "at least two configurations"),
+    (["--vary", "optimizer=sgd,adam", "--vary", "optimizer=sgd"], "given twice"),
+    (["--batch-sizes", "16,32", "--vary", "batch_size=16,64"], "--batch-sizes"),
+    (["--seeds", "0"], "--seeds"),
+    (["--seeds", "1,1"], "--seeds"),
+    (["--scale-lr", "square"], "--scale-lr"),
+    (["--reference-batch", "64"], "reference_batch"),
+    (["--executor", "ray"], "--executor"),
+    (["--executor", "dask"], "scheduler"),
+    (["--scheduler", "tcp://127.0.0.1:1"], "scheduler"),
 ])
 def test_cli_bad_arguments_end_with_status_2_and_one_line(tmp_path, capsys, argv, message):
     assert main(["compare", "--out", str(tmp_path), *argv]) == 2
@@ -253,6 +420,23 @@ def test_runs_share_initial_weights_data_order_and_heldout_sample(serial):
 
 
 @pytest.mark.e2e
+def test_each_run_reports_the_backend_settings_it_ran_with(serial, parallel):
+    # What the run's own process read back from its backend, after setting it up before import.
+    expected = {"tensorflow": {"intra_op_threads": 1, "inter_op_threads": 1, "op_determinism": True},
+                "torch": {"threads": 1, "interop_threads": 1, "deterministic_algorithms": True}}
+    for result in (serial, parallel):
+        summary = json.loads(result.summary_path.read_text())
+        assert summary["determinism"] == BACKENDS[summary["backend"]].determinism
+        for run in summary["runs"].values():
+            assert run["backend"] == summary["backend"] == configured_backend()
+            settings = run["backend_settings"]
+            if run["backend"] == "jax":
+                assert "--xla_cpu_multi_thread_eigen=false" in settings["XLA_FLAGS"].split()
+            else:
+                assert settings == expected[run["backend"]]
+
+
+@pytest.mark.e2e
 def test_jobs_2_gives_the_same_figures_and_panels_as_jobs_1(serial, parallel):
     for name in ("bs16", "bs64"):
         assert _figures(parallel.out_dir, name) == _figures(serial.out_dir, name)
@@ -308,3 +492,126 @@ def test_align_by_steps_holds_the_run_that_has_ended(serial, tmp_path):
             assert {k: record[k] for k in keys} == {k: expected[k] for k in keys}
             compared += 1
     assert compared == len(POINTS)
+
+
+# ---- seeds, scaled learning rates and other hyper-parameters, for real ------------------------
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    """SMALL over two seeds with the learning rate scaled with the batch: bs16 at 0.05 as
+    in `serial`, bs64 at 0.2."""
+    require(FASHION_DIR, "Fashion-MNIST")
+    return compare_batch_sizes(**SMALL, out_dir=tmp_path_factory.mktemp("seeded"), seeds=2, scale_lr="linear",
+                               jobs=2, formats=["gif"])
+
+
+@pytest.mark.e2e
+def test_seeds_repeat_every_configuration_with_paired_weights_and_order(seeded, serial):
+    out = seeded.out_dir
+    assert [(r.name, r.config, r.seed, r.learning_rate) for r in seeded.runs] == [
+        ("bs16-seed0", "bs16", 0, 0.05), ("bs16-seed1", "bs16", 1, 0.05),
+        ("bs64-seed0", "bs64", 0, 0.2), ("bs64-seed1", "bs64", 1, 0.2)]
+    summary = json.loads((out / "summary.json").read_text())
+    runs = summary["runs"]
+    for seed in (0, 1):  # the runs of a seed start alike and read alike
+        pair = [runs[f"bs16-seed{seed}"], runs[f"bs64-seed{seed}"]]
+        assert pair[0]["initial_weights_sha1"] == pair[1]["initial_weights_sha1"]
+        assert pair[0]["data_order_sha1"] == pair[1]["data_order_sha1"]
+    assert runs["bs16-seed0"]["initial_weights_sha1"] != runs["bs16-seed1"]["initial_weights_sha1"]
+    assert runs["bs16-seed0"]["data_order_sha1"] != runs["bs16-seed1"]["data_order_sha1"]
+    assert len({run["heldout_sha1"] for run in runs.values()}) == 1
+    # Seed 0 at lr 0.05 is the single-seed run again, to the last figure and pixel.
+    assert _figures(out, "bs16-seed0") == _figures(serial.out_dir, "bs16")
+    assert _figures(out, "bs64-seed0") != _figures(serial.out_dir, "bs64")  # lr 0.2, not 0.05
+    assert summary["scale_lr"] == "linear" and summary["reference_batch"] == 16 and summary["seeds"] == [0, 1]
+    assert [c["learning_rate"] for c in summary["configurations"]] == [0.05, 0.2]
+
+
+@pytest.mark.e2e
+def test_summary_gives_mean_spread_and_order_per_point_over_seeds(seeded):
+    out = seeded.out_dir
+    summary = json.loads((out / "summary.json").read_text())
+    points = summary["points"]
+    assert [p["point"] for p in points] == POINTS
+    for index, point in enumerate(points):
+        for config in ("bs16", "bs64"):
+            values = [_lines(out / "runs" / f"{config}-seed{s}" / "frames.jsonl")[index]["heldout_accuracy"]
+                      for s in (0, 1)]
+            figure = point["heldout_accuracy"][config]
+            assert figure["mean"] == pytest.approx(np.mean(values), abs=1e-6)
+            assert (figure["min"], figure["max"], figure["seeds"]) == (pytest.approx(min(values)),
+                                                                       pytest.approx(max(values)), 2)
+        ahead = [_lines(out / "runs" / f"bs16-seed{s}" / "frames.jsonl")[index]["heldout_accuracy"]
+                 > _lines(out / "runs" / f"bs64-seed{s}" / "frames.jsonl")[index]["heldout_accuracy"] for s in (0, 1)]
+        assert point["ahead"] == {"bs16>bs64": sum(ahead)}
+    verdict = summary["verdict"]
+    assert verdict["seeds"] == 2
+    assert verdict["accuracies"]["bs16"] == pytest.approx(points[-1]["heldout_accuracy"]["bs16"]["mean"], abs=1e-6)
+    assert "over 2 seeds" in verdict["text"]
+    with Image.open(out / "summary.png") as png:
+        assert png.size == (2100, 480)  # four plots: the fourth, seeds in which the order held
+
+
+@pytest.mark.e2e
+def test_the_movie_shows_the_first_seeds_panels_and_every_seeds_spread(seeded):
+    out = seeded.out_dir
+    layout = json.loads((out / "summary.json").read_text())["layout"]
+    assert set(layout["panels"]) == {"bs16-seed0", "bs64-seed0"}
+    frames = _lines(out / "frames.jsonl")
+    gif_frames = _gif_frames(out / "movie.gif")
+    assert len(frames) == len(gif_frames) == len(POINTS)
+    for frame, gif_frame in zip(frames, gif_frames):
+        png = np.asarray(Image.open(out / frame["file"]).convert("RGB"))
+        assert np.array_equal(gif_frame, png)  # bands and all, still on the palette
+        assert set(frame["runs"]) == {"bs16-seed0", "bs64-seed0"} and set(frame["seeds"]) == {"bs16", "bs64"}
+        for name, shown in frame["runs"].items():
+            top, left, height, width = layout["panels"][name]
+            panel = np.asarray(Image.open(out / "runs" / name / shown["file"]).convert("RGB"))
+            assert np.array_equal(png[top:top + height, left:left + width], panel[layout["panel_crop_top"]:])
+
+
+@pytest.mark.e2e
+def test_cli_compares_optimizers_at_one_batch_size(tmp_path, capsys):
+    require(FASHION_DIR, "Fashion-MNIST")
+    out = tmp_path / "optimizers"
+    assert main(["compare", "--vary", "optimizer=sgd,adam", "--batch-sizes", "16", "--learning-rate", "0.01",
+                 "--examples", "256", "--every", "128", "--heldout", "100", "--data-dir", str(FASHION_DIR),
+                 "--out", str(out), "--jobs", "2", "--format", "gif", "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert [c["name"] for c in summary["configurations"]] == ["sgd", "adam"]
+    assert {(r["optimizer"], r["batch_size"], r["learning_rate"]) for r in summary["runs"].values()} == {
+        ("sgd", 16, 0.01), ("adam", 16, 0.01)}
+    assert summary["vary"] == {"optimizer": ["sgd", "adam"]} and summary["batch_sizes"] == [16]
+    runs = summary["runs"]
+    assert runs["sgd"]["initial_weights_sha1"] == runs["adam"]["initial_weights_sha1"]
+    assert _figures(out, "sgd")[0] == _figures(out, "adam")[0]  # the same model before the first update
+    assert _figures(out, "sgd")[-1] != _figures(out, "adam")[-1]
+    printed = capsys.readouterr().out
+    assert "The first (sgd) was" in printed and "Best at the end:" in printed
+    assert inspect_movie(out / "movie.gif").frame_count == 3
+
+
+# ---- on a Dask cluster -----------------------------------------------------------------------
+
+@pytest.mark.e2e
+def test_runs_on_a_dask_cluster_give_the_same_records_panels_and_movie_as_local_runs(serial, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    out = tmp_path / "dask"
+    # Two worker processes, as two machines would be; the runs' files come back through Dask.
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = compare_batch_sizes(**SMALL, out_dir=out, executor="dask", scheduler=cluster.scheduler_address)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["executor"] == "dask" and summary["scheduler"] == cluster.scheduler_address
+    for name in ("bs16", "bs64"):
+        assert _figures(out, name) == _figures(serial.out_dir, name)
+        local = _lines(serial.out_dir / "runs" / name / "frames.jsonl")
+        assert [r["file"] for r in _lines(out / "runs" / name / "frames.jsonl")] == [r["file"] for r in local]
+        for record in local:  # the same panel, byte for byte
+            assert (out / "runs" / name / record["file"]).read_bytes() == \
+                (serial.out_dir / "runs" / name / record["file"]).read_bytes()
+        assert json.loads((out / "runs" / name / "run.json").read_text())["initial_weights_sha1"] == \
+            summary["runs"][name]["initial_weights_sha1"]
+    assert result.verdict == serial.verdict
+    for ours, theirs in zip(_gif_frames(out / "movie.gif"), _gif_frames(serial.out_dir / "movie.gif")):
+        assert np.array_equal(ours, theirs)
+    assert not list(out.rglob(".*partial*"))

@@ -21,6 +21,8 @@ _EXPORTS = {
     "train_movie": "train",
     "compare_batch_sizes": "compare",
     "write_page": "page",
+    "compare_runs": "compare",
+    "lr_find": "lrfind",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -11,6 +11,7 @@ import sys
 import warnings
 
 from . import compare as compare_command
+from . import lr_find as lr_find_command
 from . import stitch as stitch_command
 from . import train as train_command
 from . import view as view_command
@@ -19,7 +20,8 @@ __all__ = ["main", "UsageError"]
 
 EXIT_USAGE = 2
 
-COMMANDS = {"train": train_command, "stitch": stitch_command, "compare": compare_command, "view": view_command}
+COMMANDS = {"train": train_command, "stitch": stitch_command, "compare": compare_command,
+            "lr-find": lr_find_command, "view": view_command}
 
 
 class UsageError(Exception):

@@ -138,3 +138,31 @@ def tensorboard_folder(text: str) -> str:
     except ImportError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
+
+
+def seeds(text: str) -> int | list[int]:
+    """A count of seeds (`--seeds 3`) or seeds separated by commas (`--seeds 0,5,7`).
+
+    Args:
+        text: the flag's text.
+    """
+    if "," not in text:
+        return positive(text)
+    values = int_list(text)
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"expected different seeds, received {text!r}")
+    return values
+
+
+def vary(text: str) -> tuple[str, tuple]:
+    """A hyper-parameter and its values (`--vary learning_rate=0.01,0.05,0.2`).
+
+    Args:
+        text: the flag's text.
+    """
+    from ..compare import parse_vary
+
+    try:
+        return parse_vary(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

@@ -1,5 +1,6 @@
-"""`vizcallbacks compare`: the default CNN trained once per batch size on the same data,
-side by side in one movie, aligned by examples seen."""
+"""`vizcallbacks compare`: the default CNN trained once per configuration (batch size,
+learning rate, optimizer, or a grid) and seed on the same data, side by side in one movie,
+aligned by examples seen; locally or on a Dask cluster."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ import argparse
 from . import arguments
 
 EXAMPLE = """example:
-  vizcallbacks compare --dataset fashion_mnist --batch-sizes 32,128,512 --examples 30000 --out output/compare
+  vizcallbacks compare --dataset fashion_mnist --batch-sizes 32,128,512 --examples 30000 --seeds 3 --out output/compare
+  vizcallbacks compare --batch-sizes 32,512 --scale-lr linear --seeds 3 --out output/scaled
+  vizcallbacks compare --vary learning_rate=0.01,0.05,0.2 --batch-sizes 64 --out output/lr
+  vizcallbacks compare --vary optimizer=sgd,adam --vary learning_rate=0.001,0.01 --out output/grid
   vizcallbacks compare --batch-sizes 16,256 --examples 8192 --align steps --optimizer adam --learning-rate 0.001
+  vizcallbacks compare --batch-sizes 32,512 --executor dask --scheduler tcp://127.0.0.1:8786
 """
 
 
@@ -24,15 +29,16 @@ def add_parser(commands) -> None:
     from ..framefiles import MANIFEST_NAME
 
     parser = commands.add_parser(
-        "compare", help="train one model per batch size and compare them side by side in one movie",
-        description="Train the default CNN once per batch size, from the same initial weights on the "
-                    f"same examples in the same order; write DIR/runs/bs<N>/ (panels, {MANIFEST_NAME}), "
-                    "DIR/movie.gif / DIR/movie.mp4, DIR/summary.png and DIR/summary.json, and say "
-                    "whether the smaller batch was ahead at equal examples seen.",
+        "compare", help="train one model per batch size (or learning rate, optimizer) and seed, and compare "
+                        "them side by side in one movie",
+        description="Train the default CNN once per configuration (batch sizes, or what --vary names) and "
+                    "seed, the runs of a seed from the same initial weights on the same examples in the same "
+                    f"order; write DIR/runs/<name>/ (panels, {MANIFEST_NAME}), DIR/movie.gif / DIR/movie.mp4, "
+                    "DIR/summary.png and DIR/summary.json (mean and spread over seeds), and say whether the "
+                    "first configuration (the smaller batch) was ahead of the last at equal examples seen.",
         epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(DATASET_NAMES), default="fashion_mnist")
-    parser.add_argument("--batch-sizes", type=arguments.positive_list, default=[32, 128, 512], metavar="B,C,...",
-                        help="batch sizes to compare (default 32,128,512)")
+    _add_what_varies(parser)
     parser.add_argument("--examples", type=arguments.positive, default=30000, metavar="N",
                         help="training examples every run reads, rounded down to a multiple of every "
                              "batch size (default 30000)")
@@ -41,10 +47,11 @@ def add_parser(commands) -> None:
     parser.add_argument("--every", type=arguments.positive, default=None, metavar="N",
                         help="a capture every N examples (align examples, time) or N updates (align "
                              "steps); default: about 40 points, exact multiples of every batch size")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="default sgd")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="unless varied (default sgd)")
     parser.add_argument("--learning-rate", type=arguments.positive_float, default=0.05, metavar="LR",
-                        help="the same for every run (default 0.05)")
-    parser.add_argument("--seed", type=int, default=0, help="initial weights, example order, held-out sample")
+                        help="the same for every run unless varied or scaled (default 0.05)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="initial weights, example order (the first seed), held-out sample (default 0)")
     parser.add_argument("--heldout", type=arguments.positive, default=1000, metavar="N",
                         help="test images every point is evaluated on (default 1000)")
     parser.add_argument("--images", type=arguments.index_list, default=list(DEFAULT_IMAGE_INDICES), metavar="I,J,...",
@@ -53,15 +60,15 @@ def add_parser(commands) -> None:
                         help=f"layers each panel shows (default {','.join(DEFAULT_LAYERS)})")
     parser.add_argument("--channel", type=arguments.non_negative, default=1,
                         help="feature-map channel shown (default 1)")
-    parser.add_argument("--cell-px", type=arguments.positive, default=48, metavar="PX", help="grid cell size (default 48)")
+    parser.add_argument("--cell-px", type=arguments.positive, default=48, metavar="PX",
+                        help="grid cell size (default 48)")
     parser.add_argument("--out", default="output/compare", metavar="DIR", help="output folder (default output/compare)")
     parser.add_argument("--format", type=arguments.formats, default=["gif", "mp4"], metavar="gif,mp4",
                         help="movie formats (default gif,mp4)")
     parser.add_argument("--fps", type=arguments.positive_float, default=6, help="movie frames per second (default 6)")
-    parser.add_argument("--jobs", type=arguments.positive, default=None, metavar="N",
-                        help="runs trained at once, each in its own process (default: CPUs, at most one per run)")
+    _add_where_runs(parser)
     parser.add_argument("--threads-per-run", type=arguments.positive, default=1, metavar="N",
-                        help="TensorFlow threads per run; results depend on it, not on --jobs (default 1)")
+                        help="the backend's threads per run; results depend on it, not on --jobs (default 1)")
     parser.add_argument("--data-dir", default=None, metavar="DIR",
                         help="folder with the four IDX .gz files or the .npz")
     parser.add_argument("--tensorboard", type=arguments.tensorboard_folder, default=None, metavar="LOGDIR",
@@ -70,6 +77,38 @@ def add_parser(commands) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace a comparison already in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=run)
+
+
+def _add_what_varies(parser) -> None:
+    """The flags that say which configurations and seeds are compared."""
+    from ..compare import HYPERPARAMETERS, SCALE_LR
+
+    parser.add_argument("--batch-sizes", type=arguments.positive_list, default=None, metavar="B,C,...",
+                        help="batch sizes to compare (default 32,128,512); one size with --vary: the batch "
+                             "size of every run (default then 32)")
+    parser.add_argument("--vary", type=arguments.vary, action="append", default=[], metavar="NAME=V1,V2,...",
+                        help=f"a hyper-parameter to compare ({', '.join(HYPERPARAMETERS)}); several "
+                             "--vary (and --batch-sizes) make a grid")
+    parser.add_argument("--seeds", type=arguments.seeds, default=None, metavar="N|S1,S2,...",
+                        help="repeat every configuration with N seeds (from --seed) or these seeds: "
+                             "other initial weights and example order, the same for every configuration")
+    parser.add_argument("--scale-lr", choices=SCALE_LR, default=None,
+                        help="scale the learning rate with the batch size (linear: lr x batch / reference)")
+    parser.add_argument("--reference-batch", type=arguments.positive, default=None, metavar="B",
+                        help="the batch size --learning-rate is for, with --scale-lr (default the smallest)")
+
+
+def _add_where_runs(parser) -> None:
+    """The flags that say where and how many runs go at once."""
+    from ..compare import EXECUTORS
+
+    parser.add_argument("--executor", choices=sorted(EXECUTORS), default="local",
+                        help="where runs go: local processes, or an existing Dask cluster (default local)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="the Dask scheduler, e.g. tcp://127.0.0.1:8786 (with --executor dask)")
+    parser.add_argument("--jobs", type=arguments.positive, default=None, metavar="N",
+                        help="runs trained at once, each in its own process (default: local, the CPUs; "
+                             "dask, all)")
 
 
 def run(args) -> int:
@@ -82,16 +121,22 @@ def run(args) -> int:
     Returns:
         0; a mistake raises, and `main` answers it with one line and status 2.
     """
-    from ..compare import compare_batch_sizes
+    from ..compare import compare_batch_sizes, compare_runs
 
+    vary, batch_size = _vary(args)
     every = {"every_steps": args.every} if args.align == "steps" else {"every_examples": args.every}
-    result = compare_batch_sizes(
-        batch_sizes=args.batch_sizes, examples=args.examples, out_dir=args.out, dataset=args.dataset,
-        data_dir=args.data_dir, align=args.align, **every, optimizer=args.optimizer,
-        learning_rate=args.learning_rate, seed=args.seed, heldout_size=args.heldout,
+    common = dict(
+        examples=args.examples, out_dir=args.out, dataset=args.dataset, data_dir=args.data_dir, align=args.align,
+        **every, optimizer=args.optimizer, learning_rate=args.learning_rate, seed=args.seed, seeds=args.seeds,
+        scale_lr=args.scale_lr, reference_batch=args.reference_batch, heldout_size=args.heldout,
         image_indices=args.images, layers=args.layers, channel=args.channel, cell_px=args.cell_px,
-        formats=args.format, fps=args.fps, jobs=args.jobs, threads_per_run=args.threads_per_run,
-        overwrite=args.overwrite, progress=not args.quiet, tensorboard_dir=args.tensorboard)
+        formats=args.format, fps=args.fps, executor=args.executor, scheduler=args.scheduler, jobs=args.jobs,
+        threads_per_run=args.threads_per_run, overwrite=args.overwrite, progress=not args.quiet,
+        tensorboard_dir=args.tensorboard)
+    if list(vary) == ["batch_size"]:
+        result = compare_batch_sizes(batch_sizes=vary["batch_size"], **common)
+    else:
+        result = compare_runs(vary=vary, batch_size=batch_size, **common)
     for run_result in result.runs:
         final = run_result.records[-1]
         print(f"{run_result.name}: {run_result.steps:,} updates, {run_result.examples_seen:,} examples, "
@@ -107,6 +152,26 @@ def run(args) -> int:
         print(f"TensorBoard: tensorboard --logdir {result.tensorboard_dir}")
     print(result.verdict.text)
     return 0
+
+
+_DEFAULT_BATCH_SIZES = [32, 128, 512]
+
+
+def _vary(args) -> tuple[dict, int]:
+    """What varies, from --vary and --batch-sizes, and the batch size where it does not."""
+    vary = {}
+    for name, values in args.vary:
+        if name in vary:
+            raise ValueError(f"--vary {name}=... is given twice; give its values once, e.g. --vary {name}=A,B,C")
+        vary[name] = list(values)
+    sizes = args.batch_sizes
+    if sizes is not None and "batch_size" in vary:
+        raise ValueError("--batch-sizes and --vary batch_size=... say the same thing; give one of them")
+    if sizes is None and not vary:
+        sizes = _DEFAULT_BATCH_SIZES
+    if sizes is not None and (len(sizes) > 1 or not vary):
+        return {"batch_size": sizes, **vary}, _DEFAULT_BATCH_SIZES[0]
+    return vary, sizes[0] if sizes else _DEFAULT_BATCH_SIZES[0]
 
 
 def _number(value) -> str:

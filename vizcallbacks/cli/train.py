@@ -77,7 +77,7 @@ def _no_backend(module: str) -> str:
             f"({', '.join(_BACKEND_EXTRAS)}).")
 
 
-def _import_keras_quietly() -> None:
+def import_keras_quietly() -> None:
     """Import Keras with file descriptor 2 sent to a temporary file. TensorFlow's C++
     start-up lines ignore TF_CPP_MIN_LOG_LEVEL (seen with TF 2.21) and would bury the
     one-line errors; they are shown only when the import fails."""
@@ -116,7 +116,7 @@ def run(args) -> int:
     """
     from ..train import train_movie
 
-    _import_keras_quietly()
+    import_keras_quietly()
 
     result = train_movie(
         dataset=args.dataset, out_dir=args.out or f"output/{args.dataset}", epochs=args.epochs,

@@ -1,6 +1,7 @@
-"""One training run per batch size, each in a fresh 'spawn' process: `run_all` starts
-them; `run_one` (module level, so that a spawned process can import it) trains one
-model and writes ``DIR/runs/<name>/``: its panels, their manifest and ``run.json``.
+"""One training run per configuration and seed, each in a fresh process: `run_one`
+(module level, so that a spawned process can import it) trains one model and writes
+``DIR/runs/<name>/``: its panels, their manifest and ``run.json``. Where runs go (local
+processes, a Dask cluster) is the executors' business (`executors.py`).
 
 A run is four steps: its data (`_RunData`), the model and its plotter, the updates with a
 capture at each point of the schedule (`_train`, `_Captures`), each capture written by a
@@ -12,49 +13,51 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
+import pickle
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..framefiles import MANIFEST_NAME, ManifestWriter, write_atomically, write_frame
+from .backends import prepare_process
+from .grid import Config
 from .schedule import PANELS_DIR, Schedule, heldout_indices, training_order
 
-__all__ = ["RunOptions", "RunSpec", "run_one", "run_all"]
+__all__ = ["RunOptions", "RunSpec", "run_one", "run_from_stdin", "RUN_JSON"]
+
+#: Each run's figures and fingerprints, in its folder.
+RUN_JSON = "run.json"
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """What every run of a comparison shares, so that the runs differ by batch size alone;
-    picklable, as it travels to each run's process.
+    """What every run of a comparison shares, so that runs differ by their configuration
+    and seed alone; picklable, as it travels to each run's process.
 
     Args:
         schedule: when every run captures, and how much data it reads.
         dataset: "mnist" or "fashion_mnist".
         data_dir: where the dataset is, or None to look where `load_dataset` looks.
-        seed: for the initial weights, the example order and the held-out sample.
-        optimizer: a Keras optimizer name, lower case.
-        learning_rate: the optimizer's learning rate.
+        heldout_seed: the seed of the held-out sample, the same for every run.
         heldout_size: how many test images each capture evaluates on.
         image_indices: the test images each panel shows.
         layers: the layers each panel shows.
         channel: the feature-map channel shown.
         cell_px: the panel's grid cell size in pixels.
         cmap: the colormap.
-        threads_per_run: TensorFlow's threads; results depend on it.
+        threads_per_run: the backend's threads; results depend on it.
         progress: show a progress bar on stderr.
+        backend: the Keras backend every run uses (see `backends.BACKENDS`).
     """
 
     schedule: Schedule
     dataset: str
     data_dir: str | None
-    seed: int
-    optimizer: str
-    learning_rate: float
+    heldout_seed: int
     heldout_size: int
     image_indices: tuple[int, ...]
     layers: tuple[str, ...]
@@ -63,25 +66,33 @@ class RunOptions:
     cmap: str
     threads_per_run: int
     progress: bool
+    backend: str = "tensorflow"
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run: its batch size and place, and the options every run shares.
+    """One run: its configuration, seed and place, and the options every run shares.
 
     Args:
-        name: the run's name, e.g. "bs32", and its folder's.
-        batch_size: the examples per update.
+        name: the run's name, e.g. "bs32" or "bs32-seed1", and its folder's.
+        config: what it trains with (batch size, learning rate, optimizer).
+        seed: its initial weights' and example order's seed.
         position: the run's line for its progress bar.
         run_dir: the folder the run writes.
         options: what every run shares.
     """
 
     name: str
-    batch_size: int
+    config: Config
+    seed: int
     position: int
     run_dir: str
     options: RunOptions
+
+    @property
+    def batch_size(self) -> int:
+        """The run's examples per update."""
+        return self.config.batch_size
 
     @property
     def steps(self) -> int:
@@ -94,21 +105,6 @@ def _digest(*arrays) -> str:
     for array in arrays:
         hasher.update(np.ascontiguousarray(array).tobytes())
     return hasher.hexdigest()[:16]
-
-
-def _set_up_backend(seed: int, threads: int) -> None:
-    """Seeds, deterministic ops and a fixed thread count. The count changes the float
-    results (reductions split differently), so it is the same whatever `jobs` is."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-        tf.config.experimental.enable_op_determinism()
-    keras.utils.set_random_seed(seed)
 
 
 def _scaled(images: np.ndarray) -> np.ndarray:
@@ -142,10 +138,10 @@ class _RunData:
 
         options = spec.options
         (x_train, y_train), (x_test, y_test), class_names = load_dataset(options.dataset, data_dir=options.data_dir)
-        heldout = heldout_indices(options.seed, len(x_test), options.heldout_size)
+        heldout = heldout_indices(options.heldout_seed, len(x_test), options.heldout_size)
         shown = list(options.image_indices)
         return cls(x_train=x_train, y_train=y_train,
-                   order=training_order(options.seed, len(x_train), spec.steps * spec.batch_size),
+                   order=training_order(spec.seed, len(x_train), spec.steps * spec.batch_size),
                    heldout=heldout, x_heldout=_scaled(x_test[heldout]), y_heldout=y_test[heldout],
                    panel_images=_scaled(x_test[shown]), panel_labels=y_test[shown], class_names=class_names)
 
@@ -262,6 +258,7 @@ def _train(spec: RunSpec, model, data: _RunData, recorder: _Recorder) -> None:
 
 def run_one(spec: RunSpec) -> dict:
     """Train one model and write DIR/runs/<name>/: panels/*.png, their manifest, run.json.
+    Call it in a fresh process: it sets up the backend (threads, deterministic ops) first.
 
     Args:
         spec: the run.
@@ -270,14 +267,14 @@ def run_one(spec: RunSpec) -> dict:
         What run.json holds: the run's figures and the fingerprints (initial weights,
         example order, held-out sample) that show the runs were compared fairly.
     """
-    options = spec.options
-    _set_up_backend(options.seed, options.threads_per_run)
+    options, config = spec.options, spec.config
+    settings = prepare_process(options.backend, options.threads_per_run)
     from ..models import default_cnn
     from ..plotter import ConvPlotter
 
     started = time.perf_counter()
     data = _RunData.load(spec)
-    model = default_cnn(seed=options.seed, optimizer=options.optimizer, learning_rate=options.learning_rate)
+    model = default_cnn(seed=spec.seed, optimizer=config.optimizer, learning_rate=config.learning_rate)
     initial_weights = _digest(*model.get_weights())
     plotter = ConvPlotter(model, data.panel_images, labels=data.panel_labels, class_names=data.class_names,
                           layers=list(options.layers), channels=(options.channel,), channels_per_image=1,
@@ -288,47 +285,22 @@ def run_one(spec: RunSpec) -> dict:
     finally:
         recorder.close()
     summary = {
-        "name": spec.name, "batch_size": spec.batch_size, "steps": spec.steps,
+        "name": spec.name, "config": config.name, "seed": spec.seed, "batch_size": spec.batch_size,
+        "learning_rate": config.learning_rate, "optimizer": config.optimizer, "steps": spec.steps,
         "examples_seen": spec.steps * spec.batch_size, "train_seconds": round(recorder.train_seconds, 3),
         "wall_seconds": round(time.perf_counter() - started, 3), "points": len(recorder.records),
         "initial_weights_sha1": initial_weights,
         "data_order_sha1": _digest(data.order[:options.schedule.budget_examples]),
-        "heldout_sha1": _digest(data.heldout), "threads_per_run": options.threads_per_run,
+        "heldout_sha1": _digest(data.heldout), "backend": options.backend,
+        "threads_per_run": options.threads_per_run, "backend_settings": settings,
         "layers": [view.name for view in plotter.views], "image_indices": list(options.image_indices),
     }
-    write_atomically(Path(spec.run_dir) / "run.json", (json.dumps(summary, indent=2) + "\n").encode())
+    write_atomically(Path(spec.run_dir) / RUN_JSON, (json.dumps(summary, indent=2) + "\n").encode())
     return summary
 
 
-def _init_worker(lock) -> None:
-    from tqdm import tqdm
-
-    tqdm.set_lock(lock)  # the bars of all runs share one terminal
-
-
-def run_all(specs: Sequence[RunSpec], jobs: int) -> list[dict]:
-    """Each run in a fresh 'spawn' process (TensorFlow is not fork-safe; a fresh process
-    per run makes a run's result the same whatever ran before it in that process).
-
-    Args:
-        specs: the runs.
-        jobs: how many run at once.
-
-    Returns:
-        What each run returned (see `run_one`), in the order of `specs`.
-    """
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    pool = context.Pool(processes=jobs, maxtasksperchild=1, initializer=_init_worker,
-                        initargs=(context.RLock(),))
-    try:
-        pending = [pool.apply_async(run_one, (spec,)) for spec in specs]
-        results = [task.get() for task in pending]
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
-    return results
+def run_from_stdin() -> None:
+    """A run in a process of its own, its pickled `RunSpec` read from stdin; what it
+    returns is in its folder's run.json. What an executor without a process pool starts:
+    `python -c "from vizcallbacks.compare.run import run_from_stdin; run_from_stdin()"`."""
+    run_one(pickle.loads(sys.stdin.buffer.read()))

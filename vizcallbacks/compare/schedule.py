@@ -12,16 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..checks import (check_choice, check_cmap, check_fps, check_int_in_range, check_non_negative_int,
-                      check_positive_int, check_positive_number, is_int)
+                      check_positive_int)
 from ..datasets import canonical_name, check_test_indices
 from ..framefiles import RUNS_DIR  # noqa: F401 (the layout's other name; compose and the package use it from here)
 from ..render import CELL_PX_RANGE
 from ..train import MOVIE_FORMATS, check_formats  # noqa: F401 (MOVIE_FORMATS: the package re-exports it)
+from .grid import check_batch_sizes
 
 ALIGNS = ("examples", "steps", "time")
-# Keras optimizer names that take a learning rate and nothing else required.
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam",
-              "lion", "ftrl")
 DEFAULT_LAYERS = ("conv1", "pool2", "dense", "output")
 DEFAULT_IMAGE_INDICES = (0, 1, 2)  # three classes in both MNIST and Fashion-MNIST
 # About this many capture points when the user does not choose the interval.
@@ -33,44 +31,12 @@ PANELS_DIR = "panels"
 
 # ---- options ---------------------------------------------------------------------------
 
-def check_batch_sizes(batch_sizes) -> tuple[int, ...]:
-    """`batch_sizes` sorted, as a tuple of at least two different positive integers.
+def check_options(*, heldout_size, image_indices, layers, channel, cell_px, cmap, formats, fps,
+                  threads_per_run, dataset) -> tuple[str, ...]:
+    """Check what `compare_runs` can check without data, each argument as it names it
+    (the configurations and seeds: see `grid.py`).
 
     Args:
-        batch_sizes: a list of batch sizes.
-
-    Returns:
-        The sizes, smallest first.
-
-    Raises:
-        ValueError: not a list, fewer than two sizes, a size that is not a positive
-            integer, or a size twice.
-    """
-    if isinstance(batch_sizes, (str, bytes)) or not isinstance(batch_sizes, Sequence):
-        raise ValueError(
-            "batch_sizes must be a list of positive integers, e.g. [32, 128, 512]. "
-            f"Received: batch_sizes={batch_sizes!r}.")
-    bad = [size for size in batch_sizes if not is_int(size) or size < 1]
-    if bad:
-        raise ValueError(
-            f"batch_sizes must be positive integers; {bad[0]!r} is not. "
-            f"Received: batch_sizes={list(batch_sizes)!r}.")
-    sizes = sorted(int(size) for size in batch_sizes)
-    if len(sizes) < 2:
-        raise ValueError(f"batch_sizes needs at least two sizes to compare. Received: batch_sizes={sizes!r}.")
-    if len(set(sizes)) != len(sizes):
-        raise ValueError(f"batch_sizes must be different from each other. Received: batch_sizes={sizes!r}.")
-    return tuple(sizes)
-
-
-def check_options(*, learning_rate, optimizer, seed, heldout_size, image_indices, layers,
-                  channel, cell_px, cmap, formats, fps, jobs, threads_per_run, dataset) -> tuple[str, ...]:
-    """Check what `compare_batch_sizes` can check without data, each argument as it names it.
-
-    Args:
-        learning_rate: a positive number.
-        optimizer: one of `OPTIMIZERS`, in any case.
-        seed: an integer.
         heldout_size: a positive integer.
         image_indices: a non-empty list of test-set indices.
         layers: a non-empty list of layer names.
@@ -79,7 +45,6 @@ def check_options(*, learning_rate, optimizer, seed, heldout_size, image_indices
         cmap: a matplotlib colormap name.
         formats: movie formats (see `train.check_formats`).
         fps: the movie's frames per second.
-        jobs: a positive integer, or None.
         threads_per_run: a positive integer.
         dataset: a dataset name (see `datasets.canonical_name`).
 
@@ -90,11 +55,6 @@ def check_options(*, learning_rate, optimizer, seed, heldout_size, image_indices
         ValueError: an argument is not valid; the message names it.
     """
     canonical_name(dataset)
-    check_positive_number(learning_rate, "learning_rate")
-    if not isinstance(optimizer, str) or optimizer.lower() not in OPTIMIZERS:
-        check_choice(optimizer, "optimizer", OPTIMIZERS)
-    if not is_int(seed):
-        raise ValueError(f"seed must be an integer. Received: seed={seed!r}.")
     check_positive_int(heldout_size, "heldout_size")
     check_test_indices(image_indices)
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence) or not layers \
@@ -106,8 +66,6 @@ def check_options(*, learning_rate, optimizer, seed, heldout_size, image_indices
     check_cmap(cmap)
     formats = check_formats(formats)
     check_fps(fps)
-    if jobs is not None:
-        check_positive_int(jobs, "jobs")
     check_positive_int(threads_per_run, "threads_per_run")
     return formats
 
@@ -127,7 +85,7 @@ class Schedule:
 
     Args:
         align: what the points count: "examples", "steps" or "time".
-        batch_sizes: the runs' batch sizes, smallest first.
+        batch_sizes: the runs' different batch sizes, smallest first.
         budget_examples: the training examples every run reads.
         every_examples: examples between points (align "examples" or "time"), else None.
         every_steps: updates between points (align "steps"), else None.
@@ -175,9 +133,9 @@ def plan_schedule(batch_sizes: Sequence[int], examples: int, *, align: str = "ex
     ((0, 512, 1024), 29696)
 
     Args:
-        batch_sizes: at least two different batch sizes.
+        batch_sizes: the runs' different batch sizes, one or more.
         examples: about how many examples each run reads; at least the largest batch size.
-        align: "examples", "steps" or "time" (see `compare_batch_sizes`).
+        align: "examples", "steps" or "time" (see `compare_runs`).
         every_examples: examples between points (align "examples" or "time"); at least
             the largest batch size, at most the budget; default about 40 points.
         every_steps: updates between points (align "steps"); default about 40 points.
@@ -188,7 +146,7 @@ def plan_schedule(batch_sizes: Sequence[int], examples: int, *, align: str = "ex
     Raises:
         ValueError: an argument is not valid, or does not go with `align`.
     """
-    sizes = check_batch_sizes(list(batch_sizes))
+    sizes = check_batch_sizes(list(batch_sizes), at_least=1)
     examples = check_positive_int(examples, "examples")
     check_choice(align, "align", ALIGNS)
     if examples < sizes[-1]:
