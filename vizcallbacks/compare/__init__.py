@@ -29,15 +29,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..checks import check_writable_dir
-from ..framefiles import FRAMES_DIR, MANIFEST_NAME, read_manifest, write_atomically
+from ..framefiles import FRAMES_DIR, MANIFEST_NAME, RUNS_DIR, read_manifest, write_atomically
 from ..sinks.tensorboard import check_tensorboard_dir
+from ..train import MOVIE_FORMATS
 from .backends import BACKENDS, configured_backend
 from .compose import Composer, write_movie, write_summary_png
 from .executors import EXECUTORS, DaskExecutor, Executor, LocalExecutor, make_executor
 from .grid import (HYPERPARAMETERS, OPTIMIZERS, SCALE_LR, Config, check_batch_sizes, check_seeds, parse_vary,
                    plan_configs)
 from .run import RunOptions, RunSpec
-from .schedule import (ALIGNS, DEFAULT_IMAGE_INDICES, DEFAULT_LAYERS, MOVIE_FORMATS, RUNS_DIR, Schedule,
+from .schedule import (ALIGNS, DEFAULT_IMAGE_INDICES, DEFAULT_LAYERS, Schedule,
                        check_options, frame_plan, heldout_indices, plan_schedule, training_order)
 from .stats import Runs, Verdict, make_verdict, point_stats
 from .views import write_views

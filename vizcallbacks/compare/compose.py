@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..curves import CurveStrip, grey_lut, palette_colours
-from ..framefiles import FRAMES_DIR, MANIFEST_NAME, ManifestWriter, partial_path, read_png, write_frame
+from ..framefiles import FRAMES_DIR, MANIFEST_NAME, RUNS_DIR, ManifestWriter, partial_path, read_png, write_frame
 from ..render import fit_text, font, make_palette
-from .schedule import RUNS_DIR
 from .stats import Runs, Spread, config_curves, spread
 
 __all__ = ["Composer", "write_movie", "write_summary_png", "ALIGN_KEYS"]

@@ -14,9 +14,8 @@ import numpy as np
 from ..checks import (check_choice, check_cmap, check_fps, check_int_in_range, check_non_negative_int,
                       check_positive_int)
 from ..datasets import canonical_name, check_test_indices
-from ..framefiles import RUNS_DIR  # noqa: F401 (the layout's other name; compose and the package use it from here)
 from ..render import CELL_PX_RANGE
-from ..train import MOVIE_FORMATS, check_formats  # noqa: F401 (MOVIE_FORMATS: the package re-exports it)
+from ..train import check_formats
 from .grid import check_batch_sizes
 
 ALIGNS = ("examples", "steps", "time")
