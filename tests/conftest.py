@@ -111,7 +111,14 @@ def pytest_runtest_setup(item):
     """A test marked `backend("jax")` starts its own processes under that backend, whatever
     the backend of the suite: it runs in the suite's pass under that backend
     (`scripts/test.sh` makes one per backend) and is skipped in the others, which would
-    only repeat it."""
+    only repeat it.
+
+    A test marked `once` tests something the backend does not change (encoding a movie, a
+    file layout, a page), or something a sibling test covers under every backend:
+    `scripts/test.sh` runs it in its first pass and, by setting VIZCALLBACKS_REPEAT_PASS=1,
+    skips it in the passes after, which keeps CI under its time limit. Plain pytest runs it."""
+    if item.get_closest_marker("once") is not None and os.environ.get("VIZCALLBACKS_REPEAT_PASS") == "1":
+        pytest.skip("the same under every backend: runs in scripts/test.sh's first pass only")
     marker = item.get_closest_marker("backend")
     if marker is None:
         return

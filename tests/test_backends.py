@@ -168,6 +168,7 @@ def test_a_real_fit_makes_the_frames_it_makes_under_tensorflow(backend, tmp_path
 
 
 @pytest.mark.e2e
+@pytest.mark.once
 def test_the_backend_benchmark_prints_its_table(tmp_path, capsys, monkeypatch):
     """scripts/benchmark_backends.py --quick, in this process's backend: the table and its
     figures are there (the timings of a quick run mean nothing)."""

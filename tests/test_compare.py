@@ -51,6 +51,7 @@ def _gif_frames(path):
 
 # ---- the schedule, without training ----------------------------------------------------------
 
+@pytest.mark.once
 def test_default_points_are_exact_multiples_of_every_batch_size():
     schedule = plan_schedule([32, 128, 512], 30000)
     assert schedule.budget_examples == 29696 == 58 * 512  # rounded down to a multiple of 512
@@ -60,11 +61,13 @@ def test_default_points_are_exact_multiples_of_every_batch_size():
     assert [schedule.steps_for(size) for size in (32, 128, 512)] == [928, 232, 58]
 
 
+@pytest.mark.once
 def test_a_point_that_is_not_a_multiple_is_reached_at_the_first_step_past_it():
     schedule = plan_schedule([32, 128], 1024, every_examples=200)
     assert schedule.points == (0, 200, 400, 600, 800, 1000, 1024) and not schedule.exact
 
 
+@pytest.mark.once
 def test_steps_schedule_ends_each_run_at_its_own_last_update():
     schedule = plan_schedule([16, 64], 512, align="steps", every_steps=5)
     assert schedule.points == (0, 5, 10, 15, 20, 25, 30, 32)
@@ -72,6 +75,7 @@ def test_steps_schedule_ends_each_run_at_its_own_last_update():
     assert schedule.run_points(16) == schedule.points
 
 
+@pytest.mark.once
 def test_every_run_reads_the_same_examples_in_the_same_order():
     order = training_order(0, 100, 250)
     assert np.array_equal(order, training_order(0, 100, 250))
@@ -86,6 +90,7 @@ def _records(key, values):
     return [{key: value, "final": i == len(values) - 1} for i, value in enumerate(values)]
 
 
+@pytest.mark.once
 def test_frames_show_each_runs_last_capture_at_or_before_the_point():
     records = {"bs16": _records("step", [0, 2, 4, 6, 8]), "bs64": _records("step", [0, 2, 3])}
     plan = frame_plan(records, align="steps", points=[0, 2, 4, 6, 8])
@@ -94,6 +99,7 @@ def test_frames_show_each_runs_last_capture_at_or_before_the_point():
         {"bs16": 3, "bs64": 2}, {"bs16": 4, "bs64": 2}]  # bs64 ended at step 3: it holds
 
 
+@pytest.mark.once
 def test_time_frames_spread_over_the_longest_run():
     records = {"bs16": _records("time_s", [0.0, 0.0, 1.0, 2.0, 4.0]), "bs64": _records("time_s", [0.0, 1.5, 3.0])}
     plan = frame_plan(records, align="time", frame_count=5)
@@ -106,6 +112,7 @@ def test_time_frames_spread_over_the_longest_run():
 
 # ---- configurations, seeds and figures over seeds, without training ----------------------------
 
+@pytest.mark.once
 def test_a_grid_names_and_orders_its_configurations():
     configs = plan_configs({"batch_size": [128, 32], "optimizer": ["sgd", "adam"]}, learning_rate=0.01)
     assert [c.name for c in configs] == ["bs32-sgd", "bs32-adam", "bs128-sgd", "bs128-adam"]
@@ -116,6 +123,7 @@ def test_a_grid_names_and_orders_its_configurations():
         ("lr0.01", "lr 0.01", 64, "adam"), ("lr0.05", "lr 0.05", 64, "adam"), ("lr0.2", "lr 0.2", 64, "adam")]
 
 
+@pytest.mark.once
 def test_linear_scaling_multiplies_the_learning_rate_by_the_batch_over_the_reference():
     configs = plan_configs({"batch_size": [32, 128, 512]}, learning_rate=0.05, scale_lr="linear")
     assert [(c.name, c.learning_rate) for c in configs] == [("bs32", 0.05), ("bs128", 0.2), ("bs512", 0.8)]
@@ -126,6 +134,7 @@ def test_linear_scaling_multiplies_the_learning_rate_by_the_batch_over_the_refer
     assert [round(c.learning_rate, 6) for c in grid] == [0.01, 0.1, 0.02, 0.2]
 
 
+@pytest.mark.once
 def test_seeds_are_a_count_from_the_first_seed_or_a_list():
     assert check_seeds(None, seed=7) == (7,)
     assert check_seeds(3) == (0, 1, 2) and check_seeds(2, seed=5) == (5, 6)
@@ -135,6 +144,7 @@ def test_seeds_are_a_count_from_the_first_seed_or_a_list():
     assert parse_vary("optimizer=SGD,adam") == ("optimizer", ("sgd", "adam"))
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("call, argument", [
     (lambda: plan_configs({"momentum": [0.9, 0.99]}), "vary"),
     (lambda: plan_configs({}), "vary"),
@@ -177,6 +187,7 @@ def _two_configs_three_seeds():
                 names=names, records=records, align="examples", batch_sizes_only=True)
 
 
+@pytest.mark.once
 def test_figures_over_seeds_give_mean_spread_and_how_many_seeds_kept_the_order():
     runs = _two_configs_three_seeds()
     plan = frame_plan(runs.records, align="examples", points=[0, 64, 128])
@@ -199,6 +210,7 @@ def test_figures_over_seeds_give_mean_spread_and_how_many_seeds_kept_the_order()
     assert "over 3 seeds" in verdict.text and "in 2 of 3 seeds" in verdict.text
 
 
+@pytest.mark.once
 def test_the_verdict_of_one_seed_reads_as_before():
     runs = _two_configs_three_seeds()
     one = Runs(configs=runs.configs, labels=runs.labels, seeds=(0,), names=runs.names, records=runs.records,
@@ -217,6 +229,7 @@ def test_the_verdict_of_one_seed_reads_as_before():
     assert verdict.text.endswith("Best at the end: lr 0.01 (0.700).")
 
 
+@pytest.mark.once
 def test_each_backend_is_set_up_before_import_and_says_what_holds(monkeypatch):
     monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
     one = run_environment("jax", 1)
@@ -239,6 +252,7 @@ def test_each_backend_is_set_up_before_import_and_says_what_holds(monkeypatch):
 
 # ---- bad arguments ----------------------------------------------------------------------------
 
+@pytest.mark.once
 @pytest.mark.parametrize("options, argument", [
     (dict(batch_sizes=[0, 32]), "batch_sizes"),
     (dict(batch_sizes=[32, -1]), "batch_sizes"),
@@ -272,6 +286,7 @@ def test_bad_arguments_raise_value_error_naming_the_argument(tmp_path, options, 
     assert not (tmp_path / "runs").exists()  # nothing started
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("options, argument", [
     (dict(vary={"learning_rate": [0.1]}), "at least two configurations"),
     (dict(vary={"learning_rate": [0.1, 0.2]}, seeds=0), "seeds"),
@@ -288,6 +303,7 @@ def test_compare_runs_checks_everything_before_a_run_starts(tmp_path, options, a
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("argv, message", [
     (["--batch-sizes", "0,32"], "--batch-sizes"),
     (["--batch-sizes", "32,x"], "--batch-sizes"),
@@ -315,6 +331,7 @@ def test_cli_bad_arguments_end_with_status_2_and_one_line(tmp_path, capsys, argv
     assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err
 
 
+@pytest.mark.once
 def test_help_has_an_example(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["compare", "--help"])
@@ -337,6 +354,7 @@ def parallel(tmp_path_factory):
     return compare_batch_sizes(**SMALL, out_dir=tmp_path_factory.mktemp("parallel"), jobs=2, formats=["gif"])
 
 
+@pytest.mark.once
 @pytest.mark.e2e
 def test_one_movie_frame_per_alignment_point(serial):
     out = serial.out_dir
@@ -352,6 +370,7 @@ def test_one_movie_frame_per_alignment_point(serial):
     assert [(r.name, r.steps, r.examples_seen) for r in serial.runs] == [("bs16", 32, 512), ("bs64", 8, 512)]
 
 
+@pytest.mark.once
 @pytest.mark.e2e
 def test_each_panel_shows_its_runs_own_manifest(serial):
     out = serial.out_dir
@@ -371,6 +390,7 @@ def test_each_panel_shows_its_runs_own_manifest(serial):
         assert summary["runs"][name]["records"] == _lines(out / "runs" / name / "frames.jsonl")
 
 
+@pytest.mark.once
 @pytest.mark.e2e
 def test_each_run_is_in_tensorboard_at_the_examples_it_has_seen(serial):
     event_accumulator = need("tensorboard.backend.event_processing.event_accumulator", "pip install tensorboard")
@@ -388,6 +408,7 @@ def test_each_run_is_in_tensorboard_at_the_examples_it_has_seen(serial):
         assert [event.step for event in logs.Scalars("train_loss")] == POINTS[1:]  # none before training
 
 
+@pytest.mark.once
 @pytest.mark.e2e
 def test_the_page_plays_every_runs_panel_together(serial, browser):
     from selenium.webdriver.common.keys import Keys
@@ -405,6 +426,7 @@ def test_the_page_plays_every_runs_panel_together(serial, browser):
     assert state["cursors"]["cursor-heldout_loss"] > open_page(browser, serial.page_path)["cursors"]["cursor-heldout_loss"]
 
 
+@pytest.mark.once
 @pytest.mark.e2e
 def test_runs_share_initial_weights_data_order_and_heldout_sample(serial):
     summary = json.loads((serial.out_dir / "summary.json").read_text())
@@ -436,6 +458,7 @@ def test_each_run_reports_the_backend_settings_it_ran_with(serial, parallel):
                 assert settings == expected[run["backend"]]
 
 
+@pytest.mark.once
 @pytest.mark.e2e
 def test_jobs_2_gives_the_same_figures_and_panels_as_jobs_1(serial, parallel):
     for name in ("bs16", "bs64"):
@@ -471,6 +494,7 @@ def test_cli_same_seed_gives_the_same_figures_twice_and_prints_the_verdict(paral
     assert "--overwrite" in capsys.readouterr().err
 
 
+@pytest.mark.once
 @pytest.mark.e2e
 def test_align_by_steps_holds_the_run_that_has_ended(serial, tmp_path):
     result = compare_batch_sizes(**{**SMALL, "every_examples": None}, align="steps", every_steps=4,
@@ -505,6 +529,7 @@ def seeded(tmp_path_factory):
                                jobs=2, formats=["gif"])
 
 
+@pytest.mark.once
 @pytest.mark.e2e
 def test_seeds_repeat_every_configuration_with_paired_weights_and_order(seeded, serial):
     out = seeded.out_dir
@@ -527,6 +552,7 @@ def test_seeds_repeat_every_configuration_with_paired_weights_and_order(seeded, 
     assert [c["learning_rate"] for c in summary["configurations"]] == [0.05, 0.2]
 
 
+@pytest.mark.once
 @pytest.mark.e2e
 def test_summary_gives_mean_spread_and_order_per_point_over_seeds(seeded):
     out = seeded.out_dir
@@ -552,6 +578,7 @@ def test_summary_gives_mean_spread_and_order_per_point_over_seeds(seeded):
         assert png.size == (2100, 480)  # four plots: the fourth, seeds in which the order held
 
 
+@pytest.mark.once
 @pytest.mark.e2e
 def test_the_movie_shows_the_first_seeds_panels_and_every_seeds_spread(seeded):
     out = seeded.out_dir
@@ -570,6 +597,7 @@ def test_the_movie_shows_the_first_seeds_panels_and_every_seeds_spread(seeded):
             assert np.array_equal(png[top:top + height, left:left + width], panel[layout["panel_crop_top"]:])
 
 
+@pytest.mark.once
 @pytest.mark.e2e
 def test_cli_compares_optimizers_at_one_batch_size(tmp_path, capsys):
     require(FASHION_DIR, "Fashion-MNIST")
@@ -593,6 +621,7 @@ def test_cli_compares_optimizers_at_one_batch_size(tmp_path, capsys):
 
 # ---- on a Dask cluster -----------------------------------------------------------------------
 
+@pytest.mark.once
 @pytest.mark.e2e
 def test_runs_on_a_dask_cluster_give_the_same_records_panels_and_movie_as_local_runs(serial, tmp_path):
     distributed = pytest.importorskip("distributed")

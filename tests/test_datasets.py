@@ -13,6 +13,8 @@ import pytest
 from vizcallbacks import datasets
 from vizcallbacks.datasets import load_dataset
 
+pytestmark = pytest.mark.once  # the same under every backend (see conftest.py)
+
 IDX_STEMS = {
     ("train", "images"): "train-images-idx3-ubyte",
     ("train", "labels"): "train-labels-idx1-ubyte",

@@ -173,6 +173,7 @@ def _wait_for_group_to_end(group: int, timeout_s: float = 20) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.once
 @pytest.mark.e2e
 def test_a_compare_killed_with_sigkill_leaves_only_whole_files(tmp_path):
     # The parent and its spawned runs share a process group: killing it stops the runs in
@@ -210,6 +211,7 @@ def test_a_compare_killed_with_sigkill_leaves_only_whole_files(tmp_path):
             json.loads(path.read_text())
 
 
+@pytest.mark.once
 def test_a_partial_movie_left_by_sigkill_is_removed_by_the_next_run_of_that_movie(tmp_path, tiny_cnn, tiny_data):
     movie = tmp_path / "movie.gif"
     process = subprocess.Popen([sys.executable, "-c", _TRAIN_FOREVER, str(tmp_path / "killed"), str(movie)],
@@ -246,6 +248,7 @@ def test_a_partial_movie_left_by_sigkill_is_removed_by_the_next_run_of_that_movi
     assert inspect_movie(movie).frame_count == again.frames_written == 3  # batches 0, 5, 9
 
 
+@pytest.mark.once
 def test_a_frame_whose_line_sigkill_prevented_is_named_by_stitch_and_left_out(tmp_path, capsys):
     frames_dir = tmp_path / "frames"
     done = subprocess.run([sys.executable, "-c", _KILLED_BETWEEN_FRAME_AND_LINE, str(frames_dir)], env=_ENV,
@@ -348,6 +351,7 @@ def test_a_truncated_png_is_named(tiny_cnn, tiny_data, tmp_path, capsys):
     assert not list(tmp_path.glob("out.*")) and not list(tmp_path.glob(".out*"))
 
 
+@pytest.mark.once
 def test_a_truncated_idx_file_is_named_with_what_is_wrong(tmp_path, capsys):
     data = write_idx_set(tmp_path / "data")
     images = data / "t10k-images-idx3-ubyte.gz"

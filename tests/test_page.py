@@ -18,6 +18,8 @@ from conftest import build_tiny_cnn, make_tiny_data
 from vizcallbacks import PlotConvCallback, write_page
 from vizcallbacks.cli import main
 
+pytestmark = pytest.mark.once  # the same under every backend (see conftest.py)
+
 
 def _fit(model, data, out: Path, *, batch_size: int, every: int, manifest_beside: bool, epochs: int = 3):
     images, labels = data

@@ -6,6 +6,8 @@ import pytest
 from vizcallbacks.pipeline import FramePipeline
 from vizcallbacks.sinks import Sink
 
+pytestmark = pytest.mark.once  # the same under every backend (see conftest.py)
+
 
 class ListSink(Sink):
     def __init__(self, delay_s=0.0):

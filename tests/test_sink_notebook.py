@@ -97,6 +97,7 @@ def _decode_png(encoded: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(encoded))).convert("RGB"))
 
 
+@pytest.mark.once
 def test_live_view_in_a_real_notebook(kernel_name, tmp_path):
     nbformat = need("nbformat", NOTEBOOK_INSTALL)
     frames_dir = tmp_path / "frames"
@@ -129,6 +130,7 @@ def test_live_view_in_a_real_notebook(kernel_name, tmp_path):
     assert np.array_equal(_decode_png(images[0].data["image/png"]), last)
 
 
+@pytest.mark.once
 def test_outside_a_notebook_it_warns_once_and_shows_nothing():
     need("IPython", NOTEBOOK_INSTALL)  # imported, yet no kernel: still not a notebook
 
@@ -162,6 +164,7 @@ def test_callback_live_outside_a_notebook_trains_and_says_so_once(tiny_cnn, tiny
     assert len((tmp_path / "frames.jsonl").read_text().splitlines()) == 2 * 2  # batches 0 and 4 (the last) of each
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("rate", [0, -1, float("nan"), float("inf"), True, "4"])
 def test_max_updates_per_s_is_checked(rate):
     with pytest.raises(ValueError, match=r"max_updates_per_s must be a positive, finite number of updates per second. Received: max_updates_per_s="):

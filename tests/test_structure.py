@@ -9,6 +9,8 @@ import pytest
 
 from conftest import REPO
 
+pytestmark = pytest.mark.once  # the same under every backend (see conftest.py)
+
 PACKAGE = REPO / "vizcallbacks"
 SCRIPTS = REPO / "scripts"
 MAX_FUNCTION_LINES = 60

@@ -1,7 +1,11 @@
 import threading
 import time
 
+import pytest
+
 from vizcallbacks.timing import FrameSchedule, LogBook
+
+pytestmark = pytest.mark.once  # the same under every backend (see conftest.py)
 
 
 def test_a_frame_at_batch_zero_and_every_n_batches():
