@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import build_tiny_cnn
 from vizcallbacks import PlotConvCallback
 from vizcallbacks import callback as callback_module
 from vizcallbacks import plotter as plotter_module
+from vizcallbacks.callback import StopAfterSteps
 from vizcallbacks.framefiles import frame_name, read_manifest
 from vizcallbacks.render import GridRenderer
 from vizcallbacks.sinks import Sink
@@ -235,3 +237,17 @@ def test_an_added_sink_gets_every_frame_after_the_callbacks_own(tiny_cnn, tiny_d
     with pytest.raises(TypeError, match=r"sinks must be a list of vizcallbacks\.sinks\.Sink instances.*"
                                         r"Received: sinks=\[<object"):
         PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, sinks=[object()])
+
+
+@pytest.mark.parametrize("group, trained", [(1, 20), (4, 20), (3, 20)])
+def test_stop_after_steps_stops_at_the_group_that_reaches_max_steps_in_each_fit(keras, tiny_data, group, trained):
+    # 10 batches an epoch; in groups of 4 an epoch runs 4 + 4 + 2: the short last group
+    # counts 2, so the fit stops after batch 20, not 18. Groups of 3 reach 20 at batch 20.
+    model = build_tiny_cnn(keras)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", steps_per_execution=group)
+    stop = StopAfterSteps(20)
+    images, labels = tiny_data
+    for _ in range(2):  # the same instance, reused: each fit trains max_steps batches
+        before = int(model.optimizer.iterations.numpy())
+        model.fit(images, labels, batch_size=8, epochs=5, verbose=0, callbacks=[stop], shuffle=False)
+        assert int(model.optimizer.iterations.numpy()) - before == trained

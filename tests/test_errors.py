@@ -122,6 +122,12 @@ def _one_line_error(capsys):
     ({"channels": []}, ValueError, r"channels is empty"),
     ({"normalization": "zscore"}, ValueError, r"normalization must be one of.*Received: normalization='zscore'"),
     ({"cmap": "nope"}, ValueError, r"cmap must be a matplotlib colormap.*Received: cmap='nope'"),
+    # A string from a config file: "False" must not count as True, overwrite deletes frames.
+    ({"overwrite": "False"}, TypeError, r"overwrite must be True or False\. Received: overwrite='False'"),
+    ({"keep_frames": "no"}, TypeError, r"keep_frames must be True or False\. Received: keep_frames='no'"),
+    ({"background": None}, TypeError, r"background must be True or False\. Received: background=None"),
+    ({"cell_px": 4}, ValueError, r"cell_px must be an integer in 8\.\.512\. Received: cell_px=4"),
+    ({"manifest_path": 5}, TypeError, r"manifest_path must be a path\. Received: manifest_path=5"),
 ])
 def test_bad_arguments_fail_in_init(tiny_data, tmp_path, options, error, message):
     options = {key: (value.replace("{tmp}", str(tmp_path)) if isinstance(value, str) else
@@ -314,6 +320,22 @@ def test_the_same_callback_resumed_appends_frames_and_remakes_its_movies(tiny_cn
     assert _gif_frame_count(movies[0]) == inspect_movie(movies[1]).frame_count == 6
     assert {m.path for m in callback.movies} == set(movies)
     assert not [p for p in tmp_path.rglob(".*")]  # no temporary files
+
+
+@pytest.mark.filterwarnings("ignore:`shuffle=True` was passed", "ignore:Your input ran out of data")
+def test_a_resumed_fit_of_unknown_length_counts_steps_on_from_the_manifest(tiny_cnn, tiny_data, tmp_path):
+    images, labels = tiny_data
+
+    def batches():  # a generator: Keras does not know how many batches an epoch has
+        for start in range(0, len(images), 8):
+            yield images[start:start + 8], labels[start:start + 8]
+
+    callback = PlotConvCallback(images[:2], frames_dir=tmp_path / "frames", every_n_batches=5)
+    tiny_cnn.fit(batches(), epochs=1, verbose=0, callbacks=[callback])
+    tiny_cnn.fit(batches(), epochs=2, initial_epoch=1, verbose=0, callbacks=[callback])
+    records = _manifest(tmp_path / "frames" / "frames.jsonl")
+    assert [(r["epoch"], r["batch"], r["step"]) for r in records] == [
+        (1, 0, 1), (1, 5, 6), (1, 9, 10), (2, 0, 11), (2, 5, 16), (2, 9, 20)]
 
 
 def test_a_resumed_run_in_a_new_process_needs_overwrite_for_its_movie(tiny_cnn, tiny_data, tmp_path):

@@ -65,6 +65,43 @@ def test_a_render_error_reaches_the_caller_and_sinks_are_closed():
     assert sink.closed and [r for _, r in sink.frames] == [0, 1, 2]
 
 
+def test_after_an_error_no_frame_is_drawn_so_the_sinks_hold_no_gap():
+    sink = ListSink()
+
+    def render(job):
+        if job[0] == 1:
+            raise ValueError("bad frame")
+        return job
+
+    pipeline = FramePipeline(render, [sink])
+    pipeline.submit((0, 0))
+    pipeline.submit((1, 1))
+    deadline = time.monotonic() + 10
+    with pytest.raises(ValueError, match="bad frame"):
+        while time.monotonic() < deadline:
+            pipeline.submit((2, 2))  # raises once the worker has failed
+            time.sleep(0.01)
+    pipeline.submit((3, 3))  # a caller that goes on: taken, never drawn after the failed one
+    pipeline.close()
+    assert [r for _, r in sink.frames] == [0] and sink.closed
+
+
+def test_errors_of_several_sinks_at_close_are_all_said():
+    class FailingFinish(ListSink):
+        def __init__(self, message):
+            super().__init__()
+            self.message = message
+
+        def finish(self):
+            raise OSError(self.message)
+
+    pipeline = FramePipeline(lambda job: job, [FailingFinish("disk full"), FailingFinish("pipe broken")])
+    pipeline.submit((0, 0))
+    with pytest.raises(OSError, match="disk full") as raised:
+        pipeline.close()
+    assert any("pipe broken" in note for note in getattr(raised.value, "__notes__", ["pipe broken"]))
+
+
 def test_close_after_an_interrupt_finishes_queued_frames_and_closes():
     sink = ListSink(delay_s=0.01)
     pipeline = FramePipeline(lambda x: x, [sink])

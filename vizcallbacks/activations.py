@@ -5,13 +5,13 @@ model's own layers as the forward pass calls them: for the duration of a pass, e
 layer's `call` is wrapped to note its result. That works alike for Sequential,
 functional and subclassed models and on every Keras backend, and it needs no second
 model. A first pass, when the probe is made, finds what each layer outputs (and builds
-a model that was not built yet); every frame after that is one compiled pass:
+a model that was not built yet); every frame after that is one pass, set up once:
 
 - JAX: a jitted `stateless_call` fed with the trainer's current state. During `fit`,
   Keras keeps the weights in the trainer (`model._jax_state`) and detaches them from
   the model; reading them there costs nothing, where `Callback.model` would copy every
   variable back (`jax_state_sync`) at each frame.
-- PyTorch: the model called under `torch.no_grad()`.
+- PyTorch: the model called under `torch.no_grad()` (eager: nothing to compile).
 - TensorFlow: a `tf.function` of the same call.
 
 `dispatch()` only starts the pass: on an accelerator the training thread goes on while
@@ -527,7 +527,9 @@ def _local(arrays: list) -> list:
     needs no other process (under a multi-process distribution only the chief draws).
     Weights split over devices (`ModelParallel`) have no whole local copy: then the
     pass runs over all devices as the weights lie: all of them stay as they are, since
-    one program cannot mix the two."""
+    one program cannot mix the two. That works in one process; split over the devices
+    of several processes, the pass would need the others, which do not draw, so it is
+    refused with a clear error."""
     local = []
     for array in arrays:
         sharding = getattr(array, "sharding", None)
@@ -537,6 +539,12 @@ def _local(arrays: list) -> list:
             # addressable_data, not addressable_shards[0].data, which raises for these
             # arrays in a jax.distributed process (JAX 0.10).
             local.append(array.addressable_data(0))
+        elif not getattr(array, "is_fully_addressable", True):
+            raise NotImplementedError(
+                "PlotConvCallback cannot draw a model whose weights are split over the devices of "
+                "several processes (keras.distribution.ModelParallel across hosts): the pass would need "
+                "every process, and only the chief draws. Replicate the weights (DataParallel), or "
+                "draw from one process's copy of the model after fit.")
         else:
             return arrays
     return local

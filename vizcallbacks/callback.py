@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,13 +27,14 @@ import keras
 import numpy as np
 
 from .activations import PendingActivations, check_layer_choice
-from .checks import (check_bool, check_choice, check_cmap, check_fps, check_path, check_positive_int,
-                     check_writable_dir)
+from .checks import (check_bool, check_choice, check_cmap, check_fps, check_int_in_range, check_path,
+                     check_positive_int, check_writable_dir)
 from .distribute import is_chief
 from .framefiles import FrameRecord, read_png
 from .pipeline import FramePipeline
 from .plotter import ConvPlotter
-from .render import NORMALIZATIONS, GridRenderer, Stamp, check_channels, check_vocabulary, prepare_images
+from .render import (CELL_PX_RANGE, NORMALIZATIONS, GridRenderer, Stamp, check_channels, check_vocabulary,
+                     prepare_images)
 from .sinks import FramesFolder, ManifestSink, MovieSink, NotebookSink, PngSink, Sink, TensorBoardSink
 from .sinks.tensorboard import check_tensorboard_dir
 from .timing import FrameSchedule, LogBook
@@ -47,14 +49,26 @@ _MAE_KEYS = ("mae", "mean_absolute_error")
 
 def _figure(logs: dict, keys: Sequence[str], suffix: str) -> float | None:
     """The first of `keys` in `logs`, else a training figure whose name ends with
-    `suffix` (a metric the user named, "my_accuracy")."""
+    `suffix` (a metric the user named, "my_accuracy"; not a top-k accuracy). Only a
+    single number counts: a metric that returns an array is not a figure to stamp."""
     for key in keys:
-        if key in logs:
-            return float(logs[key])
+        if key in logs and (value := _scalar(logs[key])) is not None:
+            return value
     for key, value in logs.items():
-        if key.endswith(suffix) and not key.startswith("val_"):
-            return float(value)
+        if key.endswith(suffix) and not key.startswith("val_") and "top_k" not in key \
+                and (value := _scalar(value)) is not None:
+            return value
     return None
+
+
+def _scalar(value) -> float | None:
+    """`value` as a float when it is one number (a Python or numpy number, a 0-d or
+    one-element array or tensor), else None."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return float(array.reshape(-1)[0]) if array.size == 1 else None
 
 
 def _select_images(images, indices, labels):
@@ -181,18 +195,19 @@ class PlotConvCallback(keras.callbacks.Callback):
         self.normalization = check_choice(normalization, "normalization", NORMALIZATIONS)
         self.cmap = check_cmap(cmap)
         self.frames_dir = check_path(frames_dir, "frames_dir")
-        self.manifest_path = manifest_path
+        self.manifest_path = None if manifest_path is None else check_path(manifest_path, "manifest_path")
         self.class_names = class_names
         self.layers = check_layer_choice(layers)
         check_channels(channels)
         self.channels = channels
         self.channels_per_image = channels_per_image
-        self.cell_px = cell_px
+        self.cell_px = check_int_in_range(cell_px, "cell_px", *CELL_PX_RANGE)
         self.fps = check_fps(fps)
-        self.overwrite = overwrite
-        self.movie_paths = _movie_paths(movie_path, overwrite=overwrite)
-        self.keep_frames = keep_frames
-        self.background = background
+        # A string "False" from a config file must not count as True: overwrite deletes.
+        self.overwrite = check_bool(overwrite, "overwrite")
+        self.movie_paths = _movie_paths(movie_path, overwrite=self.overwrite)
+        self.keep_frames = check_bool(keep_frames, "keep_frames")
+        self.background = check_bool(background, "background")
         self.clock = clock
         self.renderer_factory = renderer_factory
         self.extra_sinks = _check_sinks(sinks)
@@ -271,10 +286,25 @@ class PlotConvCallback(keras.callbacks.Callback):
     # ---- when ------------------------------------------------------------------
     def _start_epoch(self, epoch: int) -> None:
         if not self._opened:
+            self._epoch_first_step = self._first_step(epoch)
             self._open(first_epoch=epoch)
-            self._epoch_first_step = epoch * (self._steps_per_epoch or 0)
         self._epoch = epoch
         self._schedule.start_epoch()
+
+    def _first_step(self, epoch: int) -> int:
+        """Steps made before `epoch`, where a fit that starts there counts from."""
+        if epoch == 0 or self._steps_per_epoch:
+            return epoch * (self._steps_per_epoch or 0)
+        # Keras does not know the epoch's length (a generator, a dataset of unknown size):
+        # go on from the earlier run's last recorded step.
+        done = None if self._folder is None else self._folder.last_step()
+        if done is None:
+            warnings.warn(
+                f"PlotConvCallback: this fit resumes at epoch {epoch + 1}, but Keras does not know "
+                "how many batches an epoch has and no manifest records the earlier steps: its "
+                "frames count steps from 0 again.", stacklevel=3)
+            return 0
+        return done
 
     def _after_batch(self, batch: int) -> None:
         """The training thread is past `batch`: take its frame if one is due."""
@@ -361,7 +391,8 @@ class PlotConvCallback(keras.callbacks.Callback):
         """The sinks people watch training in: TensorBoard's log, the notebook cell."""
         sinks: list[Sink] = []
         if self.tensorboard_dir is not None:
-            sinks.append(TensorBoardSink(self.tensorboard_dir))
+            # Resumed: hide what an earlier run logged from this run's first step on.
+            sinks.append(TensorBoardSink(self.tensorboard_dir, resumed=self._epoch_first_step > 0))
         if self.live:
             sinks.append(NotebookSink(quiet=self._live_fits > 0))
             self._live_fits += 1
@@ -498,10 +529,13 @@ class StopAfterSteps(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._group = int(getattr(self.model, "steps_per_execution", 1) or 1)
+        self.steps = 0  # each fit trains max_steps batches
 
     def on_train_batch_begin(self, batch, logs=None):
-        # Keras checks stop_training once this batch (or group) has run.
-        self.steps += self._group
+        # Keras checks stop_training once this batch (or group) has run; the last group
+        # of an epoch may be shorter.
+        epoch_steps = self.params.get("steps")
+        self.steps += min(self._group, epoch_steps - batch) if epoch_steps else self._group
         if self.steps >= self.max_steps:
             self.model.stop_training = True
 

@@ -149,8 +149,12 @@ def write_atomically(path, data: bytes) -> Path:
     """
     path = Path(path)
     partial = partial_path(path)
-    partial.write_bytes(data)
-    os.replace(partial, path)
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except BaseException:  # a full disk, Ctrl-C: no half-written file left behind
+        partial.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -4,7 +4,8 @@ The pipeline holds the sinks' protocol (see `vizcallbacks.sinks.Sink`): it opens
 when it is made, sends each frame to every sink in order, and finishes them all at `close`.
 The queue is bounded: when rendering falls behind, `submit` waits (back-pressure) instead of
 dropping frames, and frames leave in the order they came. An error in the worker is raised
-in the caller's thread at the next `submit` or at `close`.
+in the caller's thread at the next `submit` or at `close`; the frames queued after it are
+not drawn, so that what the sinks hold has no gap.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class FramePipeline:
         self.background = background
         self.frames_sent = 0
         self._error: BaseException | None = None
+        self._failed = False  # set for good by an error, or a Ctrl-C in close: stop drawing
         self._closed = False
         self._queue: queue.Queue | None = None
         self._worker: threading.Thread | None = None
@@ -96,10 +98,10 @@ class FramePipeline:
             try:
                 if item is _STOP:
                     return
-                if self._error is None:  # after an error, drain without working
+                if not self._failed:  # after an error, drain without working
                     self._process(item)
             except BaseException as error:  # handed to the training thread
-                self._error = error
+                self._error, self._failed = error, True
             finally:
                 self._queue.task_done()
 
@@ -108,16 +110,17 @@ class FramePipeline:
         # the same as it would have without the thread.
         if self._error is not None:
             error, self._error = self._error, None
-            if hasattr(error, "add_note"):
-                error.add_note("(raised while drawing or writing a frame in the background)")
+            _note(error, "(raised while drawing or writing a frame in the background)")
             raise error
 
     def close(self) -> None:
         """Finish every submitted frame, then finish every sink (even after an error, so that
-        what was sent is kept); calling it again does nothing.
+        what was sent is kept); calling it again does nothing. Interrupted while it waits
+        (a second Ctrl-C), it draws no more frames and finishes the sinks with those sent.
 
         Raises:
-            Exception: what rendering or a sink raised, after every sink is finished.
+            Exception: what rendering or a sink raised, after every sink is finished; the
+            other errors are noted on it.
         """
         if self._closed:
             return
@@ -125,7 +128,12 @@ class FramePipeline:
         try:
             if self._worker is not None:
                 self._queue.put(_STOP)
-                self._worker.join()
+                try:
+                    self._worker.join()
+                except BaseException:  # the sinks are finished only once the worker is out of them
+                    self._failed = True
+                    self._worker.join()
+                    raise
         finally:
             errors = []
             for sink in self.sinks:
@@ -133,9 +141,19 @@ class FramePipeline:
                     sink.finish()
                 except BaseException as error:  # finish the others all the same
                     errors.append(error)
+            if self._error is None and errors:
+                first = errors.pop(0)
+                for other in errors:
+                    _note(first, f"(also, finishing another sink: {type(other).__name__}: {other})")
+                raise first
+            for other in errors:
+                _note(self._error, f"(also, finishing a sink: {type(other).__name__}: {other})")
             self._raise_worker_error()
-            if errors:
-                raise errors[0]
+
+
+def _note(error: BaseException | None, note: str) -> None:
+    if error is not None and hasattr(error, "add_note"):  # Python 3.11 and later
+        error.add_note(note)
 
 
 def _open_all(sinks: Sequence[Sink], earlier: Sequence[Path]) -> None:

@@ -250,6 +250,8 @@ class _PlotterCache:
 
     def plotter(self, model, images, options: dict) -> ConvPlotter:
         key = _fingerprint(images, options)
+        if key is not None:  # the model as built and compiled now: its layers and its loss
+            key = (_structure(model),) + key
         if key is None:  # an option that cannot be compared: a plotter of its own
             return ConvPlotter(model, images, **options)
         found = self.plotters.get(key)
@@ -260,6 +262,15 @@ class _PlotterCache:
                 self.plotters.popitem(last=False)
         self.plotters.move_to_end(key)
         return found
+
+
+def _structure(model) -> tuple:
+    """What of the model a plotter depends on and a user may change between two calls:
+    its layers (`pop`, `add`) and its compiled loss (how its output is read)."""
+    loss = getattr(model, "loss", None)
+    loss_key = loss if isinstance(loss, str) or loss is None else (
+        type(loss).__qualname__, str(getattr(loss, "name", None) or getattr(loss, "__name__", "")))
+    return tuple(id(layer) for layer in model.layers), loss_key
 
 
 def _fingerprint(images, options: dict) -> tuple | None:

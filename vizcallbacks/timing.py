@@ -15,6 +15,7 @@ Two small pieces the callback's hooks hand off to, each testable alone:
 from __future__ import annotations
 
 import threading
+import warnings
 
 __all__ = ["FrameSchedule", "LogBook"]
 
@@ -67,6 +68,7 @@ class LogBook:
         self.keep = keep
         self._logs: dict[tuple[int, int], dict] = {}
         self._changed = threading.Condition()
+        self._timed_out = False
 
     def put(self, epoch: int, batch: int, logs: dict | None) -> None:
         """Note a batch's figures.
@@ -92,11 +94,17 @@ class LogBook:
                 `on_train_batch_end`).
 
         Returns:
-            A copy of that batch's `logs`.
+            A copy of that batch's `logs`; {} after the timeout, said once in a warning.
         """
         with self._changed:
-            self._changed.wait_for(lambda: (epoch, batch) in self._logs, timeout=timeout_s)
-            return self._logs.get((epoch, batch), {})
+            if self._changed.wait_for(lambda: (epoch, batch) in self._logs, timeout=timeout_s):
+                return dict(self._logs[(epoch, batch)])
+        if not self._timed_out:
+            self._timed_out = True
+            warnings.warn(f"no figures came for epoch {epoch + 1}, batch {batch} in {timeout_s:g} s "
+                          "(on_train_batch_end was not called): frames without them are stamped with none.",
+                          stacklevel=2)
+        return {}
 
     def last_batch(self, epoch: int) -> int | None:
         """The last batch of an epoch reported so far.

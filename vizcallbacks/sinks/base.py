@@ -20,8 +20,11 @@ class Sink(abc.ABC):
     what was sent is kept), or abort() when what was begun is not worth keeping.
 
     A subclass implements `send`, and `open`, `finish` or `abort` where it has work there.
-    Sinks run in the pipeline's worker thread, one frame at a time, in the order the
-    callback lists them; a sink never needs another.
+    `send` runs in the pipeline's worker thread (with `background=False`, in the training
+    thread), one frame at a time, in the order the callback lists the sinks; `open`,
+    `finish` and `abort` run in the training thread, never while `send` runs. A sink tied
+    to the thread that made it (sqlite, a GUI) must hand its work to that thread. A sink
+    never needs another.
 
     >>> class CountingSink(Sink):
     ...     def __init__(self):

@@ -56,6 +56,19 @@ class FramesFolder:
                 for _, record in read_manifest(self.manifest_path)
                 if isinstance(record.get("file"), str)]
 
+    def last_step(self) -> int | None:
+        """The highest training step the manifest records, None without one: where a
+        resumed fit whose epoch length Keras does not know goes on counting.
+
+        Returns:
+            An int, or None when there is no manifest or no step in it.
+        """
+        if not self.manifest_path.is_file():
+            return None
+        steps = [record["step"] for _, record in read_manifest(self.manifest_path)
+                 if isinstance(record.get("step"), int)]
+        return max(steps, default=None)
+
     def check(self, *, resume: bool = False) -> None:
         """Raise before training if the folders are unusable or would lose frames.
 

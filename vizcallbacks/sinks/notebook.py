@@ -69,19 +69,23 @@ class NotebookSink(Sink):
         self.frames_shown = 0  # frames displayed: the first, its updates, and the last
         self._min_interval_s = 1.0 / self.max_updates_per_s
         self._opened = False
+        self._warned = False
         self._live = False
         self._handle = None
+        self._displayed = False  # this fit's output exists: later frames update it
         self._shown_at: float | None = None
         self._held: np.ndarray | None = None
 
     def open(self, *, earlier: Sequence[Path] = ()) -> None:
         """Find the kernel, or warn that nothing will be shown. Earlier frames of a
-        resumed run are not shown: the view starts with this run's first frame."""
+        resumed run are not shown: the view starts with this run's first frame. Each
+        fit (each open) shows its frames in the output of the cell that runs it."""
         if self._opened:
             return
-        self._opened = True
+        self._opened, self._displayed, self._shown_at = True, False, None
         self._live = in_notebook()
-        if not self._live and not self.quiet:
+        if not self._live and not self.quiet and not self._warned:
+            self._warned = True
             warnings.warn(
                 "NotebookSink (live=True): no Jupyter kernel is running here (IPython.get_ipython() finds none), "
                 "so frames are not shown live; the other sinks still get them. Run the training in a "
@@ -108,9 +112,10 @@ class NotebookSink(Sink):
         self._shown_at = now
 
     def finish(self) -> None:
-        """Show the last frame, if it was held back."""
+        """Show the last frame, if it was held back; the next fit opens a new output."""
         if self._held is not None:
             self._show(self._held)
+        self._opened = False
 
     def _show(self, frame: np.ndarray) -> None:
         from IPython.display import Image
@@ -119,8 +124,9 @@ class NotebookSink(Sink):
         image = Image(data=encode_png(frame), format="png")
         # Sent from the pipeline's thread: ipykernel addresses it to the cell that runs
         # (the kernel's current request), where the output was first displayed.
-        if self.frames_shown == 0:
+        if not self._displayed:
             self._handle.display(image)
+            self._displayed = True
         else:
             self._handle.update(image)
         self.frames_shown += 1

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks import check_path, check_rgb_frame, check_writable_dir
+from ..checks import check_bool, check_path, check_rgb_frame, check_writable_dir
 from ..framefiles import encode_png
 from .base import Sink
 
@@ -58,15 +58,17 @@ class TensorBoardSink(Sink):
     the record's accuracy and loss (when known) as scalars at the same step, into an
     event file in `log_dir`.
 
-    A resumed run (`open(earlier=[...])`) starts a new event file that hides, in
-    TensorBoard, whatever an earlier run of the same `log_dir` wrote from this run's
-    first step on, so a run killed and resumed shows each step once. Give each run its
+    A resumed run (`resumed=True`, or `open(earlier=[...])`) starts a new event file
+    that hides, in TensorBoard, whatever an earlier run of the same `log_dir` wrote from
+    this run's first step on, so a run killed and resumed shows each step once. Give each run its
     own `log_dir` (or a subfolder per run, which TensorBoard shows as runs side by side).
 
     Args:
         log_dir: Folder of the event files; made if missing.
         tag: Name of the image series in TensorBoard. Default: "activations". The
             scalars are tagged "accuracy" and "loss".
+        resumed: whether this run goes on from an earlier one in `log_dir`; None: when
+            `open` is given earlier frames.
 
     Example:
 
@@ -77,7 +79,7 @@ class TensorBoardSink(Sink):
     >>> # then: tensorboard --logdir logs
     """
 
-    def __init__(self, log_dir, *, tag: str = "activations"):
+    def __init__(self, log_dir, *, tag: str = "activations", resumed: bool | None = None):
         if not isinstance(tag, str) or not tag.strip():
             raise ValueError(f"tag must be a non-empty string, such as 'activations'. Received: tag={tag!r}.")
         self.log_dir = check_path(log_dir, "log_dir")
@@ -85,7 +87,8 @@ class TensorBoardSink(Sink):
         self._tensorboardX = None
         self._summary = None  # tensorboardX's Summary protocol buffer class, once open
         self._writer = None
-        self._resumed = False
+        self._resumed = None if resumed is None else check_bool(resumed, "resumed")
+        self._resumed_given = resumed is not None
 
     def open(self, *, earlier: Sequence[Path] = ()) -> None:
         """Check that tensorboardX is installed and `log_dir` is a folder; the event
@@ -101,7 +104,8 @@ class TensorBoardSink(Sink):
         from tensorboardX.proto.summary_pb2 import Summary
 
         self._tensorboardX, self._summary = tensorboardX, Summary
-        self._resumed = bool(earlier)
+        if not self._resumed_given:
+            self._resumed = bool(earlier)
         if not self._resumed and any(self.log_dir.glob("*tfevents*")):
             warnings.warn(
                 f"log_dir {str(self.log_dir)!r} already holds TensorBoard event files; TensorBoard "
