@@ -7,6 +7,7 @@ compared."""
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +18,8 @@ from conftest import FASHION_DIR, require
 from needs import need
 from vizcallbacks import compare_batch_sizes, compare_runs
 from vizcallbacks.cli import main
-from vizcallbacks.compare import (BACKENDS, check_seeds, frame_plan, heldout_indices, parse_vary, plan_configs,
-                                  plan_schedule, training_order)
+from vizcallbacks.compare import (BACKENDS, Executor, check_seeds, frame_plan, heldout_indices, parse_vary,
+                                  plan_configs, plan_schedule, training_order)
 from vizcallbacks.compare.backends import configured_backend, run_environment
 from vizcallbacks.compare.stats import Runs, make_verdict, point_stats
 from vizcallbacks.movie import inspect_movie
@@ -296,6 +297,9 @@ def test_bad_arguments_raise_value_error_naming_the_argument(tmp_path, options, 
     (dict(vary={"learning_rate": [0.1, 0.2]}, scheduler="tcp://127.0.0.1:1"), "scheduler"),
     (dict(vary={"learning_rate": [0.1, 0.2]}, threads_per_run=0), "threads_per_run"),
     (dict(vary={"optimizer": ["sgd", "adam"]}, examples=16), "examples"),  # below the batch size, 32
+    (dict(vary={"learning_rate": [0.1, 0.2]}, seed=-1), r"seed must be an integer in 0\.\.4294967295"),
+    (dict(vary={"learning_rate": [0.1, 0.2]}, seeds=[0, -5]), r"seeds must be .* in 0\.\.2\*\*32 - 1"),
+    (dict(vary={"learning_rate": [0.1, 0.1000001]}), r"too close to tell apart.*lr0\.1"),
 ])
 def test_compare_runs_checks_everything_before_a_run_starts(tmp_path, options, argument):
     with pytest.raises(ValueError, match=argument):
@@ -324,6 +328,7 @@ def test_compare_runs_checks_everything_before_a_run_starts(tmp_path, options, a
     (["--executor", "ray"], "--executor"),
     (["--executor", "dask"], "scheduler"),
     (["--scheduler", "tcp://127.0.0.1:1"], "scheduler"),
+    (["--seed", "-1"], "--seed"),
 ])
 def test_cli_bad_arguments_end_with_status_2_and_one_line(tmp_path, capsys, argv, message):
     assert main(["compare", "--out", str(tmp_path), *argv]) == 2
@@ -337,6 +342,29 @@ def test_help_has_an_example(capsys):
         main(["compare", "--help"])
     assert exit_info.value.code == 0
     assert "example:" in capsys.readouterr().out
+
+
+@pytest.mark.once
+def test_overwrite_puts_the_earlier_comparison_back_when_the_new_one_fails(tmp_path):
+    class Unreachable(Executor):
+        def run(self, specs, *, progress):
+            (Path(specs[0].run_dir) / "half.png").parent.mkdir(parents=True, exist_ok=True)
+            (Path(specs[0].run_dir) / "half.png").write_bytes(b"a run that got this far")
+            raise ConnectionError("the cluster went away")
+
+        def describe(self):
+            return {"executor": "unreachable"}
+
+    earlier = {"runs/bs32/run.json": b"{}", "frames/frame-0000.png": b"png", "frames.jsonl": b"{}\n",
+               "summary.json": b"{}", "movie.gif": b"GIF89a", "movie.mp4": b"mp4", "notes.txt": b"mine"}
+    for name, data in earlier.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    with pytest.raises(ConnectionError, match="went away"):
+        compare_runs(vary={"learning_rate": [0.1, 0.2]}, examples=64, out_dir=tmp_path, data_dir=FASHION_DIR,
+                     executor=Unreachable(), overwrite=True, progress=False)
+    now = {str(path.relative_to(tmp_path)): path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    assert now == earlier  # every earlier file back, nothing of the failed one, no hidden folder left
 
 
 # ---- real runs ----------------------------------------------------------------------------------

@@ -125,6 +125,23 @@ def check_int_in_range(value, argument: str, low: int, high: int) -> int:
     return int(value)
 
 
+def check_seed(value, argument: str = "seed") -> int:
+    """`value` as an int, or a ValueError: a seed is what numpy's and every backend's
+    generators take, an integer in 0..2**32 - 1.
+
+    Args:
+        value: what the caller received.
+        argument: the argument's name (`"seed"`, `"seeds"`).
+
+    Returns:
+        `int(value)`.
+
+    Raises:
+        ValueError: not an integer in 0..2**32 - 1.
+    """
+    return check_int_in_range(value, argument, 0, 2**32 - 1)
+
+
 def check_positive_number(value, argument: str, *, unit: str = "") -> float:
     """`value` as a float, or a ValueError saying that `argument` must be a positive,
     finite number.

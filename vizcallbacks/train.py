@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .checks import check_fps, check_positive_int, check_writable_dir
+from .checks import check_fps, check_positive_int, check_seed, check_writable_dir
 from .demos import ImageDemo
 from .framefiles import FRAME_GLOB, FRAMES_DIR, MANIFEST_NAME, read_manifest
 from .page import write_page_at_end
@@ -159,6 +159,7 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
         check_positive_int(value, name)
     if max_steps is not None:
         check_positive_int(max_steps, "max_steps")
+    check_seed(seed)
     formats = check_formats(formats)
     fps = check_fps(fps)
     image_indices = check_test_indices(demo.image_indices if image_indices is None else image_indices,

@@ -41,7 +41,7 @@ def add_parser(commands) -> None:
     _add_what_varies(parser)
     parser.add_argument("--examples", type=arguments.positive, default=30000, metavar="N",
                         help="training examples every run reads, rounded down to a multiple of every "
-                             "batch size (default 30000)")
+                             "batch size when one fits (default 30000)")
     parser.add_argument("--align", choices=ALIGNS, default="examples",
                         help="what each frame holds equal across runs (default examples)")
     parser.add_argument("--every", type=arguments.positive, default=None, metavar="N",
@@ -50,7 +50,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="unless varied (default sgd)")
     parser.add_argument("--learning-rate", type=arguments.positive_float, default=0.05, metavar="LR",
                         help="the same for every run unless varied or scaled (default 0.05)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=arguments.non_negative, default=0,
                         help="initial weights, example order (the first seed), held-out sample (default 0)")
     parser.add_argument("--heldout", type=arguments.positive, default=1000, metavar="N",
                         help="test images every point is evaluated on (default 1000)")
@@ -72,7 +72,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--data-dir", default=None, metavar="DIR",
                         help="folder with the four IDX .gz files or the .npz")
     parser.add_argument("--tensorboard", type=arguments.tensorboard_folder, default=None, metavar="LOGDIR",
-                        help="also write each run's panels and figures to TensorBoard, in LOGDIR/bs<N>/ "
+                        help="also write each run's panels and figures to TensorBoard, in LOGDIR/<run name>/ (bs32, lr0.05, ...) "
                              "(then: tensorboard --logdir LOGDIR)")
     parser.add_argument("--overwrite", action="store_true", help="replace a comparison already in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -59,7 +59,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--fps", type=arguments.positive_float, default=15, help="movie frames per second (default 15)")
     parser.add_argument("--data-dir", type=arguments.data_folder, default=None, metavar="DIR",
                         help="folder with the four IDX .gz files or the .npz")
-    parser.add_argument("--seed", type=int, default=0, help="initial weights and example order (default 0)")
+    parser.add_argument("--seed", type=arguments.non_negative, default=0, help="initial weights and example order (default 0)")
     parser.add_argument("--overwrite", action="store_true", help="replace a test already in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)

@@ -28,7 +28,7 @@ def add_parser(commands) -> None:
     parser.add_argument("out", metavar="OUT", help="movie to write: .gif, .mp4 or .webm")
     parser.add_argument("--fps", type=arguments.positive_float, default=10, help="frames per second (default 10)")
     parser.add_argument("--scale", type=arguments.positive, default=1, help="integer upscaling, nearest neighbour (default 1)")
-    parser.add_argument("--hold-ms", type=int, default=None, metavar="MS",
+    parser.add_argument("--hold-ms", type=arguments.non_negative, default=None, metavar="MS",
                         help="extra time on the last frame in milliseconds (GIF default 1000)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -56,7 +56,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--fps", type=arguments.positive_float, default=10, help="movie frames per second (default 10)")
     parser.add_argument("--data-dir", type=arguments.data_folder, default=None, metavar="DIR",
                         help="folder with the four IDX .gz files or the .npz")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=arguments.non_negative, default=0)
     parser.add_argument("--tensorboard", type=arguments.tensorboard_folder, default=None, metavar="DIR",
                         help="also write frames and metrics to TensorBoard's event files in DIR "
                              "(then: tensorboard --logdir DIR)")

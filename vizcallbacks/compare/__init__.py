@@ -22,6 +22,7 @@ varies ("bs32", "lr0.05", "bs32-adam"), with "-seed<N>" when there are several s
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Mapping, Sequence
@@ -193,11 +194,14 @@ def compare_runs(*, vary: Mapping[str, Sequence], seeds: int | Sequence[int] | N
         reference_batch: the batch size `learning_rate` is for, with `scale_lr`; default
             the smallest batch size compared.
         examples: training examples every run reads, rounded down to a multiple of every
-            batch size (their least common multiple), so that every run reads the same.
+            batch size (their least common multiple), so that every run reads the same;
+            when that multiple is more than `examples`, kept as it is, and each run reads
+            up to the end of the batch that reaches it (see `plan_schedule`).
         out_dir: the folder to write; made if missing.
         dataset: "fashion_mnist" or "mnist".
-        data_dir: the folder of the dataset's files; default: where `load_dataset` looks
-            (on a Dask worker: where that worker looks).
+        data_dir: the folder of the dataset's files; default: where `load_dataset` looks.
+            It is read here (the checks before any run starts) and by every
+            run, on a Dask worker too, where that worker looks.
         align: what each frame holds equal: "examples" (points every `every_examples`, by
             default a multiple of every batch size so each run is captured exactly there),
             "steps" (every `every_steps` updates; a run that has ended holds its last state)
@@ -219,7 +223,8 @@ def compare_runs(*, vary: Mapping[str, Sequence], seeds: int | Sequence[int] | N
             `distributed.Client`, with executor "dask".
         jobs: runs at once; local default: as many as there are CPUs; Dask: all.
         threads_per_run: the backend's threads per run; results depend on it, not on `jobs`.
-        overwrite: replace a comparison already in `out_dir`.
+        overwrite: replace a comparison already in `out_dir` (its runs, frames, summary and
+            movies), once the new one has succeeded: a comparison that fails puts it back.
         progress: show progress bars on stderr.
         tensorboard_dir: a folder for TensorBoard's logs, written at the end: each run's
             panels and figures in `tensorboard_dir/<run name>/`; None for none.
@@ -244,7 +249,25 @@ def compare_runs(*, vary: Mapping[str, Sequence], seeds: int | Sequence[int] | N
     executor = make_executor(executor, jobs=jobs, scheduler=scheduler)
     _check_against_data(dataset, data_dir, heldout_size=heldout_size, image_indices=image_indices)
     tensorboard_dir = check_tensorboard_dir(tensorboard_dir, "tensorboard_dir (--tensorboard)")
-    out_dir = _prepare_out_dir(Path(out_dir), overwrite)
+    out_dir, earlier = _set_earlier_aside(Path(out_dir), overwrite)
+    try:
+        result = _compare(out_dir, configs, seeds, schedule, formats, executor, dataset=dataset, data_dir=data_dir,
+                          heldout_size=heldout_size, image_indices=image_indices, layers=layers, channel=channel,
+                          cell_px=cell_px, cmap=cmap, threads_per_run=threads_per_run, progress=progress,
+                          scale_lr=scale_lr, reference_batch=reference_batch, fps=fps, examples=examples,
+                          tensorboard_dir=tensorboard_dir)
+    except BaseException:
+        _put_earlier_back(out_dir, earlier)
+        raise
+    if earlier is not None:
+        shutil.rmtree(earlier, ignore_errors=True)
+    return result
+
+
+def _compare(out_dir: Path, configs, seeds, schedule, formats, executor, *, dataset, data_dir, heldout_size,
+             image_indices, layers, channel, cell_px, cmap, threads_per_run, progress, scale_lr, reference_batch,
+             fps, examples, tensorboard_dir) -> CompareResult:
+    """`compare_runs` once its arguments are checked and `out_dir` is clear: train, compose, summarise."""
     options = RunOptions(schedule=schedule, dataset=dataset, data_dir=None if data_dir is None else str(data_dir),
                          heldout_seed=seeds[0], heldout_size=int(heldout_size),
                          image_indices=tuple(int(i) for i in image_indices), layers=tuple(layers),
@@ -255,8 +278,7 @@ def compare_runs(*, vary: Mapping[str, Sequence], seeds: int | Sequence[int] | N
     summaries, train_wall_s = _run(plan, executor, progress=progress)
     runs = plan.runs({spec.name: _run_records(out_dir, spec.name) for spec in plan.specs})
     composer, frames = _composer_and_plan(out_dir, runs, plan, dataset=dataset)
-    movies = write_movie(out_dir, composer, frames, formats=formats, fps=fps, overwrite=overwrite,
-                         progress=progress)
+    movies = write_movie(out_dir, composer, frames, formats=formats, fps=fps, overwrite=False, progress=progress)
     result = _summarise(out_dir, plan, summaries, runs, composer, frames, movies, executor=executor,
                         examples=examples, train_wall_s=train_wall_s)
     return write_views(result, tensorboard_dir=tensorboard_dir)
@@ -312,7 +334,7 @@ def compare_batch_sizes(*, batch_sizes: Sequence[int] = (32, 128, 512), examples
         scheduler: the Dask scheduler's address or client, with executor "dask".
         jobs: runs trained at once (see `compare_runs`).
         threads_per_run: the backend's threads per run; results depend on it, not on `jobs`.
-        overwrite: replace a comparison already in `out_dir`.
+        overwrite: replace a comparison already in `out_dir` (see `compare_runs`).
         progress: show progress bars on stderr.
         tensorboard_dir: a folder for TensorBoard's logs (see `compare_runs`); None for none.
 
@@ -346,22 +368,41 @@ def _check_against_data(dataset: str, data_dir, *, heldout_size: int, image_indi
     check_test_indices(image_indices, test_count=len(x_test), dataset=dataset)
 
 
-def _prepare_out_dir(out_dir: Path, overwrite: bool) -> Path:
-    """`out_dir`, made and writable, without an earlier comparison (removed with overwrite)."""
+def _earlier_outputs(out_dir: Path) -> list[Path]:
+    """What an earlier comparison wrote in `out_dir` (a user's other files are not ours)."""
+    names = [RUNS_DIR, FRAMES_DIR, MANIFEST_NAME, "summary.json", "summary.png",
+             *(f"movie.{fmt}" for fmt in MOVIE_FORMATS)]
+    return [out_dir / name for name in names if (out_dir / name).exists()]
+
+
+def _set_earlier_aside(out_dir: Path, overwrite: bool) -> tuple[Path, Path | None]:
+    """`out_dir`, made and writable, and cleared of an earlier comparison: refused without
+    `overwrite`; with it, moved into a hidden folder there (returned), so that a comparison
+    that fails can put it back (`_put_earlier_back`) and only one that succeeds replaces it."""
     check_writable_dir(out_dir, "out_dir")
-    ours = [out_dir / RUNS_DIR, out_dir / FRAMES_DIR, out_dir / MANIFEST_NAME, out_dir / "summary.json",
-            out_dir / "summary.png"]
-    existing = [path for path in ours if path.exists()]
-    if existing and not overwrite:
+    existing = _earlier_outputs(out_dir)
+    if not existing:
+        return out_dir, None
+    if not overwrite:
         raise FileExistsError(
             f"out_dir {str(out_dir)!r} already holds a comparison ({existing[0].name}). It is kept: pass "
             "overwrite=True (--overwrite) to replace it, or choose another folder.")
+    earlier = out_dir / f".earlier-comparison-{os.getpid()}-{time.time_ns()}"
+    earlier.mkdir()
     for path in existing:
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-    return out_dir
+        path.rename(earlier / path.name)
+    return out_dir, earlier
+
+
+def _put_earlier_back(out_dir: Path, earlier: Path | None) -> None:
+    """After a failed comparison: what it wrote removed, the earlier one where it was."""
+    if earlier is None:
+        return
+    for path in _earlier_outputs(out_dir):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for path in earlier.iterdir():
+        path.rename(out_dir / path.name)
+    earlier.rmdir()
 
 
 def _plan(out_dir: Path, configs: Sequence[Config], seeds: Sequence[int], options: RunOptions, *,

@@ -12,6 +12,7 @@ writes them with the frame-file code (`write_run_output`).
 from __future__ import annotations
 
 import abc
+import importlib.util
 import json
 import os
 import pickle
@@ -201,15 +202,15 @@ class DaskExecutor(Executor):
         if scheduler is None or (isinstance(scheduler, str) and not scheduler.strip()):
             raise ValueError("scheduler: the Dask executor needs a scheduler's address, e.g. "
                              f"'tcp://127.0.0.1:8786' (--scheduler). Received: scheduler={scheduler!r}.")
+        if importlib.util.find_spec("distributed") is None:
+            raise ValueError("executor 'dask' needs Dask's distributed package: "
+                             "pip install 'vizcallbacks[dask]'.")
         self.scheduler = scheduler
         self.jobs = None if jobs is None else check_positive_int(jobs, "jobs")
 
     def _client(self):
-        try:
-            from distributed import Client
-        except ImportError:
-            raise ValueError("executor 'dask' needs Dask's distributed package: "
-                             "pip install 'vizcallbacks[dask]'.") from None
+        from distributed import Client
+
         if isinstance(self.scheduler, Client):
             return self.scheduler, False
         try:

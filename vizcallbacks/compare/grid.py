@@ -17,7 +17,7 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..checks import check_choice, check_positive_int, check_positive_number, is_int
+from ..checks import check_choice, check_positive_int, check_positive_number, check_seed, is_int
 
 __all__ = ["HYPERPARAMETERS", "OPTIMIZERS", "SCALE_LR", "Config", "plan_configs", "check_seeds",
            "check_batch_sizes", "parse_vary"]
@@ -250,6 +250,11 @@ def plan_configs(vary: Mapping[str, Sequence], *, batch_size: int = 32, learning
         configs.append(Config(**chosen, varied=names, scaled=scale_lr is not None))
     if len(configs) < 2:
         raise ValueError(f"vary must give at least two configurations to compare. Received: vary={dict(vary)!r}.")
+    named = [config.name for config in configs]
+    if len(set(named)) != len(named):
+        twice = sorted({name for name in named if named.count(name) > 1})
+        raise ValueError(f"vary gives values too close to tell apart in the runs' names ({', '.join(twice)}): "
+                         f"each name is a run's folder. Received: vary={dict(vary)!r}.")
     return tuple(configs)
 
 
@@ -267,16 +272,17 @@ def check_seeds(seeds, *, seed: int = 0) -> tuple[int, ...]:
     Raises:
         ValueError: not a count, nor a list of different integers.
     """
-    if not is_int(seed):
-        raise ValueError(f"seed must be an integer. Received: seed={seed!r}.")
+    seed = check_seed(seed)
     if seeds is None:
-        return (int(seed),)
+        return (seed,)
     if is_int(seeds):
-        return tuple(range(int(seed), int(seed) + check_positive_int(seeds, "seeds")))
+        count = check_positive_int(seeds, "seeds")
+        check_seed(seed + count - 1, "seed + seeds - 1 (the last seed)")
+        return tuple(range(seed, seed + count))
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or not seeds \
-            or not all(is_int(s) for s in seeds):
-        raise ValueError(f"seeds must be a count (3) or a non-empty list of integers ([0, 5, 7]). "
-                         f"Received: seeds={seeds!r}.")
+            or not all(is_int(s) and 0 <= s < 2**32 for s in seeds):
+        raise ValueError(f"seeds must be a count (3) or a non-empty list of integers in 0..2**32 - 1 "
+                         f"([0, 5, 7]). Received: seeds={seeds!r}.")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be different from each other. Received: seeds={list(seeds)!r}.")
     return tuple(int(s) for s in seeds)

@@ -126,7 +126,10 @@ def plan_schedule(batch_sizes: Sequence[int], examples: int, *, align: str = "ex
 
     The budget is `examples` rounded down to a multiple of every batch size (their
     least common multiple), so that every run ends after exactly the same data; the
-    default interval K is the multiple of that LCM that gives about 40 points.
+    default interval K is the multiple of that LCM that gives about 40 points. When the
+    LCM is more than `examples` (batch sizes 100 and 128 for 3000 examples), the budget
+    stays `examples`, each run captures at the first step past each point, and the
+    schedule says it is not `exact`.
 
     >>> plan_schedule([32, 128, 512], 30000).points[:3], plan_schedule([32, 128, 512], 30000).budget_examples
     ((0, 512, 1024), 29696)

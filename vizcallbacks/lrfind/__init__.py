@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks import (check_fps, check_int_in_range, check_non_negative_int, check_positive_int,
-                      check_positive_number, check_writable_dir, is_int, is_real)
+from ..checks import (check_fps, check_int_in_range, check_non_negative_int, check_positive_int, check_seed,
+                      check_positive_number, check_writable_dir, is_real)
 from ..compare.schedule import DEFAULT_IMAGE_INDICES, DEFAULT_LAYERS
+from ..train import MOVIE_FORMATS
 from ..framefiles import FRAMES_DIR, MANIFEST_NAME, decoded, partial_path, read_manifest, write_atomically, write_png
 from ..render import CELL_PX_RANGE
 from .rule import (DIVERGENCE_FACTOR, FRACTION, RULE, SMOOTHING, LearningRateRange, Suggestion, smooth,
@@ -85,8 +86,7 @@ def _check(*, min_lr, max_lr, batches, batch_size, smoothing, divergence_factor,
                          f"Received: divergence_factor={divergence_factor!r}.")
     if check_positive_number(fraction, "fraction") > 1:
         raise ValueError(f"fraction must be in (0, 1]. Received: fraction={fraction!r}.")
-    if not is_int(seed):
-        raise ValueError(f"seed must be an integer. Received: seed={seed!r}.")
+    check_seed(seed)
     check_non_negative_int(channel, "channel")
     check_int_in_range(cell_px, "cell_px", *CELL_PX_RANGE)
     check_fps(fps)
@@ -186,6 +186,8 @@ def lr_find(*, dataset: str = "fashion_mnist", out_dir="output/lr_find", data_di
                     for i, (lr, loss, s) in enumerate(zip(test.learning_rates, test.losses, smoothed))],
     }
     summary_path = write_atomically(out_dir / "summary.json", (json.dumps(summary, indent=1) + "\n").encode())
+    for stale in set(MOVIE_FORMATS) - set(formats):  # replaced (overwrite): no earlier test's movie beside this one
+        (out_dir / f"movie.{stale}").unlink(missing_ok=True)
     return LRFindResult(out_dir=out_dir, suggestion=found, learning_rates=tuple(test.learning_rates),
                         losses=tuple(test.losses), smoothed_losses=tuple(smoothed), frame_count=len(frames),
                         movies=tuple(movies), manifest_path=manifest, suggestion_png=suggestion_png,
