@@ -139,6 +139,18 @@ def test_nan_activations_are_drawn_and_the_stamp_says_nan(tiny_cnn, tiny_data):
     assert frame.shape[2] == 3
 
 
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_a_bad_pixel_in_an_input_leaves_the_rest_of_the_image_drawn(tiny_cnn, tiny_data, bad):
+    images, _ = tiny_data
+    images = images[:2].copy()
+    images[0, 0, 0, 0] = bad
+    probe, renderer = _renderer(tiny_cnn, images)
+    frame = renderer.render(probe())
+    for image, _, column, rows, cols in renderer.cells():
+        if column == 0:  # the input: its range comes from the finite pixels, not the bad one
+            assert len(np.unique(frame[rows, cols].reshape(-1, 3), axis=0)) > 10, image
+
+
 def test_stable_normalization_follows_a_layer_slowly(tiny_cnn, tiny_data):
     images, _ = tiny_data
     probe, renderer = _renderer(tiny_cnn, images[:2])

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..checks import is_int
 from .cells import CellPlan, Patch, cell_plan, nearest_index, vector_grid
-from .palette import CMAP_LEVELS, GREY_OF_L, WHITE, finite, grey, scale_to_unit, to_indices
+from .palette import CMAP_LEVELS, GREY_OF_L, WHITE, finite, finite_range, grey, scale_to_unit, to_indices
 from .text import LINE, SMALL_FONT, fit_text, font
 
 __all__ = ["prepare_images", "input_kind", "check_vocabulary", "token_text", "InputDrawer", "ImageInput",
@@ -220,9 +220,8 @@ class ImageInput(InputDrawer):
         self.plan = cell_plan(self.images.shape[1:3], self.cell_px)
         self._patches = []
         if self.images.shape[-1] != 3:
-            maps = self.images[..., 0].astype(np.float32)
-            low, high = float(np.nanmin(maps)), float(np.nanmax(maps))
-            pictures = to_indices(scale_to_unit(finite(maps), low, high))
+            maps = finite(self.images[..., 0].astype(np.float32))
+            pictures = to_indices(scale_to_unit(maps, *finite_range(maps)))
             self._patches = [Patch(self.places, self.plan.top, self.plan.left, self.plan.scale(pictures))]
 
     def patches(self, predicted: np.ndarray | None = None) -> list[Patch]:
@@ -232,8 +231,8 @@ class ImageInput(InputDrawer):
         if self.images.shape[-1] != 3:
             return []
         images = self.images.astype(np.float32)
-        low, high = float(np.nanmin(images)), float(np.nanmax(images))
-        pictures = (scale_to_unit(images, low, high) * 255).astype(np.uint8)
+        unit = scale_to_unit(images, *finite_range(images))
+        pictures = (np.nan_to_num(unit, nan=0.0) * 255).astype(np.uint8)  # NaN: black
         return [Patch(self.places, self.plan.top, self.plan.left, self.plan.scale(pictures))]
 
 
@@ -316,8 +315,7 @@ class SeriesInput(InputDrawer):
             plan = CellPlan((features, steps), 0, 0, nearest_index(features, self.cell_px),
                             nearest_index(steps, self.width))
             values = finite(self.images.astype(np.float32)).transpose(0, 2, 1)
-            low, high = float(np.nanmin(values)), float(np.nanmax(values))
-            self._static = plan.scale(to_indices(scale_to_unit(values, low, high)))
+            self._static = plan.scale(to_indices(scale_to_unit(values, *finite_range(values))))
             self._ranges = None
             return
         series = self.images[..., 0].astype(np.float64)
@@ -376,9 +374,8 @@ class FeatureInput(InputDrawer):
         values = finite(self.images.reshape(len(self.images), -1).astype(np.float32))
         rows, cols = vector_grid(values.shape[1])
         plan = cell_plan((rows, cols), self.cell_px)
-        low, high = float(np.nanmin(values)), float(np.nanmax(values))
         pictures = np.full((len(values), rows * cols), WHITE, dtype=np.uint8)
-        pictures[:, :values.shape[1]] = to_indices(scale_to_unit(values, low, high))
+        pictures[:, :values.shape[1]] = to_indices(scale_to_unit(values, *finite_range(values)))
         self._patches = [Patch(self.places, plan.top, plan.left,
                                plan.scale(pictures.reshape(len(values), rows, cols)))]
 

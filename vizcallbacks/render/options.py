@@ -90,7 +90,11 @@ def rows_per_image(channels_per_image, count: int, channel_count: int) -> tuple[
     if is_int(channels_per_image):
         rows = (int(channels_per_image),) * count
     else:
-        rows = tuple(channels_per_image)
+        try:
+            rows = tuple(channels_per_image)
+        except TypeError:
+            raise ValueError(f"channels_per_image must be None, a count, or one count per image ({count} "
+                             f"images). Received: channels_per_image={channels_per_image!r}.") from None
         if len(rows) != count:
             raise ValueError(
                 f"channels_per_image must give one count per image ({count} images). "

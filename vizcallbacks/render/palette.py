@@ -85,6 +85,19 @@ def scale_to_unit(values: np.ndarray, low, high) -> np.ndarray:
     return np.clip((values - low) / span, 0.0, 1.0)
 
 
+def finite_range(values: np.ndarray) -> tuple[float, float]:
+    """The lowest and highest finite value of `values`; (0, 1) when none is finite, so
+    that NaN and infinities never make the range of the numbers around them.
+
+    Args:
+        values: an array.
+    """
+    known = values[np.isfinite(values)]
+    if not known.size:
+        return 0.0, 1.0
+    return float(known.min()), float(known.max())
+
+
 def finite(values: np.ndarray) -> np.ndarray:
     """`values` with infinities as NaN, so that both are drawn as "no number".
 

@@ -84,7 +84,7 @@ _ABBREVIATIONS = (("normalization", "norm"), ("average", "avg"), ("pooling", "po
 
 def abbreviate(text: str) -> str:
     """`text` with long words of layer names shortened ("global_average_pooling2d":
-    "gl_avg_pool2d", "GlobalAveragePooling2D": "GlAvgPool2D"), keeping each word's case.
+    "glob_avg_pool2d", "GlobalAveragePooling2D": "GlobAvgPool2D"), keeping each word's case.
 
     Args:
         text: a layer's name or class.
