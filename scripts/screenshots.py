@@ -182,7 +182,7 @@ def shoot_page(browser, run_dir: Path) -> bytes:
 
 
 def save(png: bytes, path: Path) -> None:
-    """Keep it under MAX_BYTES: the screenshot quantized to 256 colours, halved if still too big."""
+    """Keep it under MAX_BYTES: the screenshot quantized to 256 colours, shrunk to 3/4 until small enough."""
     image = Image.open(io.BytesIO(png)).convert("RGB")
     while True:
         buffer = io.BytesIO()
