@@ -243,6 +243,8 @@ def test_an_added_sink_gets_every_frame_after_the_callbacks_own(tiny_cnn, tiny_d
 def test_stop_after_steps_stops_at_the_group_that_reaches_max_steps_in_each_fit(keras, tiny_data, group, trained):
     # 10 batches an epoch; in groups of 4 an epoch runs 4 + 4 + 2: the short last group
     # counts 2, so the fit stops after batch 20, not 18. Groups of 3 reach 20 at batch 20.
+    if group > 1 and keras.backend.backend() == "torch":
+        pytest.skip("Keras refuses steps_per_execution > 1 on PyTorch")
     model = build_tiny_cnn(keras)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", steps_per_execution=group)
     stop = StopAfterSteps(20)
