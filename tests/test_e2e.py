@@ -28,7 +28,7 @@ def _grid_cells(dataset, data_dir):
 
 @pytest.mark.parametrize("dataset, data_dir", [
     ("fashion_mnist", FASHION_DIR),
-    pytest.param("mnist", MNIST_DIR, marks=pytest.mark.once),  # the same code path as fashion_mnist's
+    ("mnist", MNIST_DIR),
 ])
 def test_default_cnn_on_real_data_makes_a_learning_movie(dataset, data_dir, tmp_path):
     require(data_dir, dataset)

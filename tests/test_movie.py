@@ -27,8 +27,6 @@ from vizcallbacks.movie import (
     writing,
 )
 
-pytestmark = pytest.mark.once  # the same under every backend (see conftest.py)
-
 INFERNO = (matplotlib.colormaps["inferno"](np.linspace(0, 1, 256))[:, :3] * 255).round()
 INFERNO = INFERNO.astype(np.uint8)
 WHITE = np.array([255, 255, 255], np.uint8)
