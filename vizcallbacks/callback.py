@@ -107,7 +107,7 @@ class PlotConvCallback(keras.callbacks.Callback):
 
     Frames are `plot-{epoch}-{batch}.png` in `frames_dir` (epoch counts from 1, batch is
     the batch index within the epoch, zero-padded so that names sort in time order),
-    each with one line in `frames.jsonl` (in `frames_dir`, or at `manifest_path`).
+    each with one line in the manifest (in `frames_dir`, or at `manifest_path`).
     With `movie_path` (one path or several, `.gif`/`.mp4`/`.webm`), frames are also
     streamed into movies as they are made; `keep_frames=False` then skips the PNGs and
     the manifest.
@@ -145,7 +145,7 @@ class PlotConvCallback(keras.callbacks.Callback):
         cell_px: the side of one grid cell in pixels, 8..512.
         batch_size: the training batch size, so that the manifest counts the
             examples seen; None leaves `examples_seen` null.
-        manifest_path: where the manifest goes; default `frames.jsonl` in `frames_dir`.
+        manifest_path: where the manifest goes; default `framefiles.MANIFEST_NAME` in `frames_dir`.
         movie_path: a movie to stream the frames into (`.gif`, `.mp4`, `.webm`), a list
             of them, or None.
         fps: the movies' frames per second.

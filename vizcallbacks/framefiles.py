@@ -1,6 +1,6 @@
 """The frame file format: how frames and their manifest are named, written and read back.
 
-A run folder holds PNG frames and a manifest, ``frames.jsonl``: one JSON object a line, each
+A run folder holds PNG frames and a manifest, named `MANIFEST_NAME`: one JSON object a line, each
 naming its frame's PNG (``"file"``, relative to the manifest) with the figures of that moment.
 Every writer of frames (the callback's sinks, ``compare``'s runs and composer, the scripts)
 and every reader (``stitch``, ``compare``, the scripts) goes through this module, so that a
@@ -11,9 +11,9 @@ frame killed in mid-write never reads as a whole one:
 - a last line that a killed run left without its newline is left out with a warning when
   read (`read_manifest`), and can be repaired before appending (`torn_tail`).
 
->>> with ManifestWriter("run/frames.jsonl") as manifest:
+>>> with ManifestWriter(Path("run") / MANIFEST_NAME) as manifest:
 ...     write_frame(frame, "run/frames/plot-01-0000.png", manifest, {"epoch": 1, "batch": 0})
->>> [record["file"] for _, record in read_manifest("run/frames.jsonl")]
+>>> [record["file"] for _, record in read_manifest(Path("run") / MANIFEST_NAME)]
 ['frames/plot-01-0000.png']
 """
 
@@ -303,7 +303,7 @@ class ManifestWriter:
     """Appends lines to a manifest, each flushed as soon as it is written, so that a run
     killed at any moment leaves every line but perhaps the last whole.
 
-    >>> with ManifestWriter("run/frames.jsonl") as manifest:
+    >>> with ManifestWriter(Path("run") / MANIFEST_NAME) as manifest:
     ...     manifest.write({"epoch": 1, "loss": 0.5}, file="run/frames/plot-01-0000.png")
 
     Args:
@@ -407,13 +407,13 @@ def torn_tail(data: bytes) -> tuple[int, bytes]:
 
 
 def read_manifest(manifest_path, *, argument: str = "manifest_path") -> list[tuple[int, dict]]:
-    """(line number, record) for each line of a frames.jsonl manifest, blank lines skipped.
+    """(line number, record) for each line of a manifest, blank lines skipped.
 
     A last line that has no newline and does not parse is what a run killed in the
     middle of writing it leaves: it is left out, with a warning. Any other line that
     is not a JSON object raises a ValueError naming the file and the line.
 
-    >>> [record["file"] for _, record in read_manifest("run/frames.jsonl")]
+    >>> [record["file"] for _, record in read_manifest(Path("run") / MANIFEST_NAME)]
     ['frames/plot-01-0000.png', ...]
 
     Args:

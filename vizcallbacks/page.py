@@ -10,7 +10,7 @@ of a few hundred kilobytes instead of tens of megabytes) and is written in milli
 Keep the page with its frames: move or copy the run's folder as a whole.
 
 Its data is a list of runs sharing one timeline: a single run is a list of one; the
-folder that `compare` writes (``runs/<name>/frames.jsonl`` per run and a ``frames.jsonl``
+folder that `compare` writes (a manifest in ``runs/<name>/`` per run and one
 saying which record of each run every movie frame shows) is shown as one panel per run,
 side by side, all moving together.
 """
@@ -55,8 +55,8 @@ def write_page(run_dir, *, manifest=None, out_path=None) -> Path:
     frame, Home/End go to the first/last; the loss and accuracy curves, whose cursor
     follows the frame, jump to the nearest frame on a click or a drag.
 
-    A folder written by `compare` (a ``frames.jsonl`` whose lines name a record of each
-    run, and ``runs/<name>/frames.jsonl``) gives one panel per run, side by side, moving
+    A folder written by `compare` (a manifest whose lines name a record of each run,
+    and a manifest in each ``runs/<name>/``) gives one panel per run, side by side, moving
     together, with every run's curves in each chart.
 
     A page written before by this function is replaced; any other file at `out_path` is
@@ -65,7 +65,7 @@ def write_page(run_dir, *, manifest=None, out_path=None) -> Path:
     Args:
         run_dir: The run's folder: where `vizcallbacks train` or `compare` wrote it, or
             a callback's `frames_dir`.
-        manifest: The run's `frames.jsonl`. Default: `run_dir/frames.jsonl`.
+        manifest: The run's manifest. Default: `run_dir / MANIFEST_NAME`.
         out_path: Where to write the page, ending in `.html`. Default: `run_dir/index.html`.
 
     Returns:

@@ -103,7 +103,7 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
                 data_dir=None, seed: int = 0, keep_frames: bool = True,
                 overwrite: bool = False, verbose: int = 1, tensorboard_dir=None) -> TrainResult:
     """Train a demo's model with `PlotConvCallback` and write, under `out_dir`,
-    `frames/`, `frames.jsonl`, `movie.gif` / `movie.mp4`, and `index.html`, a page that
+    `frames/`, the manifest, `movie.gif` / `movie.mp4`, and `index.html`, a page that
     plays the run (see `write_page`).
 
     >>> result = train_movie(dataset="mnist", out_dir="output/mnist", max_steps=300)

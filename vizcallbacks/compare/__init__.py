@@ -13,8 +13,8 @@ figures to ``DIR/runs/<name>/``: ``run.py``, ``backends.py``, ``executors.py``),
 whatever ran the runs: ``compose.py``) and *summarise* (figures over seeds, the verdict,
 ``summary.json`` and ``summary.png``: ``stats.py``); `compare_runs` ties them together.
 
-Output layout: ``DIR/runs/<name>/`` per run (``panels/``, ``frames.jsonl``, ``run.json``),
-``DIR/frames/`` and ``DIR/frames.jsonl`` for the movie's frames, ``DIR/movie.gif``,
+Output layout: ``DIR/runs/<name>/`` per run (``panels/``, its manifest, ``run.json``),
+``DIR/frames/`` and a manifest beside it for the movie's frames, ``DIR/movie.gif``,
 ``DIR/movie.mp4``, ``DIR/summary.json``, ``DIR/summary.png``. A run is named after what
 varies ("bs32", "lr0.05", "bs32-adam"), with "-seed<N>" when there are several seeds.
 """
@@ -156,11 +156,11 @@ def compare_runs(*, vary: Mapping[str, Sequence], seeds: int | Sequence[int] | N
     every seed draws other weights and another order, the same for every configuration,
     so that runs stay paired. Writes under `out_dir`:
 
-    - ``runs/<name>/``: each run's panels (PNG), ``frames.jsonl`` (figures per capture
+    - ``runs/<name>/``: each run's panels (PNG), its manifest (figures per capture
       point: updates, examples seen, epoch, training time, held-out accuracy and loss on
       `heldout_size` fixed test images, the same for every run, running training accuracy
       and loss) and ``run.json``;
-    - ``frames/`` and ``frames.jsonl``: the movie's frames (the first seed's panels; the
+    - ``frames/`` and the manifest beside it: the movie's frames (the first seed's panels; the
       strip: mean over the seeds with its min-max band) and which record of each run each
       frame shows; ``movie.gif`` / ``movie.mp4``;
     - ``summary.png`` (final curves over the seeds) and ``summary.json`` (figures per run

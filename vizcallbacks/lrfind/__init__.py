@@ -7,7 +7,7 @@ strip under them (`LossStrip`); the movie ends on the suggested range.
 
 Pieces: ``rule.py`` (the schedule, smoothing, divergence and suggestion: pure functions),
 ``callback.py`` (`RangeTest`), ``strip.py`` (the frames' renderer); `lr_find` ties them
-together. Output: ``DIR/frames/`` and ``DIR/frames.jsonl`` (the callback's), ``DIR/movie.gif``,
+together. Output: ``DIR/frames/`` and the manifest beside it (the callback's), ``DIR/movie.gif``,
 ``DIR/movie.mp4`` (the frames, then the suggestion), ``DIR/suggestion.png``,
 ``DIR/summary.json`` and ``DIR/summary.png``.
 """

@@ -7,7 +7,7 @@ chosen from :data:`WRITERS`, a table keyed by file extension::
         for frame in frames:          # (height, width, 3) uint8 arrays
             writer.grab_frame(frame)
 
-:func:`stitch` turns a folder of PNG frames, a ``frames.jsonl`` manifest or an iterable of arrays
+:func:`stitch` turns a folder of PNG frames, a manifest of them or an iterable of arrays
 into a movie and returns a :class:`Movie` that Jupyter shows inline.
 
 One module a part, each importing only those before it:

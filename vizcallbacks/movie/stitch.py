@@ -1,4 +1,4 @@
-"""`stitch`: frames on disk (a folder of PNGs or a frames.jsonl manifest) or in memory
+"""`stitch`: frames on disk (a folder of PNGs or their manifest) or in memory
 (an iterable of arrays) into a movie, one frame at a time."""
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def stitch(
     (120, (112, 112))
 
     Args:
-        frames: a folder of PNG files (in the order of a ``frames.jsonl`` manifest inside or
+        frames: a folder of PNG files (in the order of the manifest inside or
             beside it, else by file name), a path to such a manifest (JSON lines with a
             ``"file"`` relative to the manifest), or an iterable of (height, width, 3) uint8
             arrays.

@@ -2,7 +2,7 @@
 finish, abort), in a file of its own, and none imports another:
 
 - ``png.py``: `PngSink`, each frame a PNG file;
-- ``manifest.py``: `ManifestSink`, one line per frame in ``frames.jsonl``;
+- ``manifest.py``: `ManifestSink`, one line per frame in the manifest;
 - ``movie.py``: `MovieSink`, frames streamed into a GIF, MP4 or WebM writer;
 - ``tensorboard.py``: `TensorBoardSink`, image summaries and scalars for ``tensorboard --logdir``
   (``PlotConvCallback(tensorboard_dir=...)``);

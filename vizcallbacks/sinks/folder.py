@@ -19,14 +19,14 @@ __all__ = ["FramesFolder"]
 class FramesFolder:
     """A folder of PNG frames with its manifest, as a run finds them before it writes.
 
-    >>> folder = FramesFolder("run/frames", manifest_path="run/frames.jsonl")
+    >>> folder = FramesFolder("run/frames", manifest_path="run/manifest.jsonl")
     >>> folder.check()                          # before training: usable, nothing to lose
     >>> folder.prepare(resume=True, first_epoch=3)
     >>> folder.listed_frames()                  # the frames the resumed run keeps
 
     Args:
         frames_dir: the folder of the PNG frames.
-        manifest_path: the manifest; default `frames.jsonl` in `frames_dir`.
+        manifest_path: the manifest; default `MANIFEST_NAME` in `frames_dir`.
         overwrite: replace frames and manifest lines that are there instead of refusing.
     """
 

@@ -1,4 +1,4 @@
-"""`ManifestSink`: one JSON line per frame in the manifest, `frames.jsonl`."""
+"""`ManifestSink`: one JSON line per frame in the manifest (see `framefiles`)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class ManifestSink(Sink):
     every line names a whole frame. Without `frames_dir` (frames not kept as PNGs) the
     lines have no `file`.
 
-    >>> sinks = [PngSink("run/frames"), ManifestSink("run/frames.jsonl", frames_dir="run/frames")]
+    >>> sinks = [PngSink("run/frames"), ManifestSink("run/manifest.jsonl", frames_dir="run/frames")]
 
     Args:
         manifest_path: the manifest file; lines are appended to one that exists.
