@@ -271,40 +271,6 @@ def test_a_frame_whose_line_sigkill_prevented_is_named_by_stitch_and_left_out(tm
     assert inspect_movie(tmp_path / "cli.mp4").frame_count == 4
 
 
-_CTRL_C_AT_BATCH_3 = textwrap.dedent("""
-    import os, signal
-    import numpy as np
-    import keras
-    from vizcallbacks.interrupt import stop_fit_on_interrupt
-
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    model.compile("sgd", "mse")
-    seen = []
-
-    class CtrlC(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            seen.append(batch)
-            if batch == 3:
-                os.kill(os.getpid(), signal.SIGINT)
-
-        def on_train_end(self, logs=None):
-            seen.append("end")
-
-    try:
-        with stop_fit_on_interrupt(model):
-            model.fit(np.zeros((640, 4)), np.zeros(640), batch_size=8, epochs=3, verbose=0, callbacks=[CtrlC()])
-    except KeyboardInterrupt:
-        print(seen, signal.getsignal(signal.SIGINT) is signal.default_int_handler)
-""")
-
-
-def test_ctrl_c_stops_fit_after_its_batch_and_then_raises():
-    done = subprocess.run([sys.executable, "-c", _CTRL_C_AT_BATCH_3], env=_ENV, capture_output=True, text=True,
-                          timeout=120)
-    # on_train_end ran (the callback's last frame, its movies), Python's handler is back
-    assert done.stdout.strip() == "[0, 1, 2, 3, 'end'] True", done.stderr[-2000:]
-
-
 # `python -m vizcallbacks`, with every thread's stack written to stderr on SIGUSR1.
 _CLI_WITH_STACKS_ON_SIGUSR1 = (
     "import faulthandler, runpy, signal, sys; faulthandler.register(signal.SIGUSR1, all_threads=True); "
@@ -331,11 +297,11 @@ def test_ctrl_c_in_a_terminal_stops_training_and_finishes_the_movies(tmp_path):
     # A terminal's Ctrl-C signals the whole foreground process group: the training process
     # and, unless it has a group of its own, the ffmpeg that encodes each movie.
     data = write_idx_set(tmp_path / "data")
-    # The interrupt used to be lost at times under TensorFlow (a KeyboardInterrupt raised
-    # inside a finalizer: training went on; see vizcallbacks/interrupt.py, found with the
-    # stacks below). A second try, from scratch, keeps a rare hang of another cause from
-    # failing the suite while the behaviour is still checked in full; two hangs in a row
-    # fail it, with every thread's stack of each hung process (faulthandler, on SIGUSR1).
+    # Rarely, on a loaded machine, the interrupted process did not exit within a minute
+    # (cause not found: 28 tries under load on the final code gave none). A second try, from
+    # scratch, keeps that rare hang from failing the suite while the behaviour is still
+    # checked in full; two hangs in a row fail it, with every thread's stack of each hung
+    # process (faulthandler, on SIGUSR1) and its state, to find the cause from.
     hangs = []
     for attempt in range(2):
         out = tmp_path / f"run{attempt}"

@@ -147,8 +147,6 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
         ValueError, TypeError: an argument is not valid; the message says what is.
         FileExistsError: `out_dir` holds a run and `overwrite` is False.
         FileNotFoundError: the dataset is not found.
-        KeyboardInterrupt: Ctrl-C; training stopped after the batch it came in, with the
-            last frame drawn and the movies finished (`interrupt.stop_fit_on_interrupt`).
     """
     from .datasets import check_test_indices
     from .demos import demo_for
@@ -179,7 +177,6 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
     check_test_indices(image_indices, flag="--images", test_count=len(data.x_test), dataset=demo.name)
 
     from .callback import PlotConvCallback, StopAfterSteps
-    from .interrupt import stop_fit_on_interrupt
 
     model = demo.model(data, seed=seed)
     callback = PlotConvCallback(
@@ -190,7 +187,7 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
         movie_path=movie_paths, fps=fps, keep_frames=keep_frames, overwrite=overwrite,
         tensorboard_dir=tensorboard_dir)
     callbacks = [callback] + ([StopAfterSteps(max_steps)] if max_steps else [])
-    with callback, stop_fit_on_interrupt(model):
+    with callback:
         history = model.fit(data.x_train, data.y_train, batch_size=batch_size, epochs=epochs,
                             shuffle=True, verbose=verbose, callbacks=callbacks)
     evaluation = model.evaluate(data.x_test, data.y_test, batch_size=512, verbose=0, return_dict=True)
