@@ -271,9 +271,13 @@ def test_a_frame_whose_line_sigkill_prevented_is_named_by_stitch_and_left_out(tm
     assert inspect_movie(tmp_path / "cli.mp4").frame_count == 4
 
 
-# `python -m vizcallbacks`, with every thread's stack written to stderr on SIGUSR1.
+# `python -m vizcallbacks` as a terminal's foreground process runs it: with Python's own
+# SIGINT handler, even when the suite runs as a background job of a non-interactive shell,
+# whose children inherit SIGINT ignored (and then rightly ignore Ctrl-C); and with every
+# thread's stack written to stderr on SIGUSR1.
 _CLI_WITH_STACKS_ON_SIGUSR1 = (
-    "import faulthandler, runpy, signal, sys; faulthandler.register(signal.SIGUSR1, all_threads=True); "
+    "import faulthandler, runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "faulthandler.register(signal.SIGUSR1, all_threads=True); "
     "sys.argv[0] = 'vizcallbacks'; runpy.run_module('vizcallbacks', run_name='__main__', alter_sys=True)")
 
 
@@ -297,11 +301,10 @@ def test_ctrl_c_in_a_terminal_stops_training_and_finishes_the_movies(tmp_path):
     # A terminal's Ctrl-C signals the whole foreground process group: the training process
     # and, unless it has a group of its own, the ffmpeg that encodes each movie.
     data = write_idx_set(tmp_path / "data")
-    # Rarely, on a loaded machine, the interrupted process did not exit within a minute
-    # (cause not found: 28 tries under load on the final code gave none). A second try, from
-    # scratch, keeps that rare hang from failing the suite while the behaviour is still
-    # checked in full; two hangs in a row fail it, with every thread's stack of each hung
-    # process (faulthandler, on SIGUSR1) and its state, to find the cause from.
+    # A second try, from scratch, keeps a rare hang from failing the suite while the
+    # behaviour is still checked in full; two hangs in a row fail it, with every thread's
+    # stack of each hung process (faulthandler, on SIGUSR1). Those stacks showed what hung
+    # before: a suite started in the background, whose child ignored SIGINT.
     hangs = []
     for attempt in range(2):
         out = tmp_path / f"run{attempt}"
