@@ -87,8 +87,8 @@ class TensorBoardSink(Sink):
         self._tensorboardX = None
         self._summary = None  # tensorboardX's Summary protocol buffer class, once open
         self._writer = None
-        self._resumed = None if resumed is None else check_bool(resumed, "resumed")
-        self._resumed_given = resumed is not None
+        self.resumed = None if resumed is None else check_bool(resumed, "resumed")
+        self._resumed = False  # this run's: `resumed`, or whether open was given earlier frames
 
     def open(self, *, earlier: Sequence[Path] = ()) -> None:
         """Check that tensorboardX is installed and `log_dir` is a folder; the event
@@ -104,8 +104,7 @@ class TensorBoardSink(Sink):
         from tensorboardX.proto.summary_pb2 import Summary
 
         self._tensorboardX, self._summary = tensorboardX, Summary
-        if not self._resumed_given:
-            self._resumed = bool(earlier)
+        self._resumed = bool(earlier) if self.resumed is None else self.resumed
         if not self._resumed and any(self.log_dir.glob("*tfevents*")):
             warnings.warn(
                 f"log_dir {str(self.log_dir)!r} already holds TensorBoard event files; TensorBoard "
