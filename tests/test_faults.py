@@ -29,29 +29,20 @@ from vizcallbacks.movie import inspect_movie, stitch
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc as on Linux")
 
-_ENV = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+# The package, and this folder for the scripts' tiny model (conftest.build_tiny_cnn).
+_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(Path(__file__).parent)]),
+        "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 # Trains the tiny model with a frame at every batch, slowed down so that the parent can
 # kill it in mid-run; prints nothing. Arguments: frames_dir, and a movie_path (optional).
 _TRAIN_FOREVER = textwrap.dedent("""
     import sys, time
-    import numpy as np
     import keras
+    from conftest import build_tiny_cnn, make_tiny_data
     from vizcallbacks import PlotConvCallback
 
-    keras.utils.set_random_seed(0)
-    layers = keras.layers
-    model = keras.Sequential([
-        keras.Input((12, 12, 1)),
-        layers.Conv2D(6, 3, activation="relu", name="conv"),
-        layers.MaxPooling2D(name="pool"),
-        layers.Flatten(name="flat"),
-        layers.Dense(5, activation="softmax", name="out"),
-    ])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    rng = np.random.default_rng(0)
-    images = rng.random((80, 12, 12, 1), dtype=np.float32)
-    labels = rng.integers(0, 5, 80)
+    model = build_tiny_cnn(keras)
+    images, labels = make_tiny_data()
 
     class Slow(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
