@@ -57,7 +57,7 @@ import numpy as np  # noqa: E402
 from vizcallbacks.framefiles import (FRAME_GLOB, FRAMES_DIR, MANIFEST_NAME, PARTIAL_GLOB,  # noqa: E402
                                      ManifestWriter, read_manifest)
 from vizcallbacks.render import DEFAULT_CHANNELS as NOTES_CHANNELS  # noqa: E402
-from vizcallbacks.train import NOTES_IMAGE_INDICES  # noqa: E402
+from vizcallbacks.apps.train import NOTES_IMAGE_INDICES  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -210,8 +210,8 @@ class Bench:
     def __init__(self, work: Path, *, quick: bool):
         import keras
 
-        from vizcallbacks.datasets import load_dataset
-        from vizcallbacks.models import default_cnn
+        from vizcallbacks.demos.datasets import load_dataset
+        from vizcallbacks.demos.models import default_cnn
 
         self.work = work
         self.quick = quick

@@ -47,7 +47,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np  # noqa: E402
 
 from vizcallbacks.framefiles import FRAME_GLOB, MANIFEST_NAME, read_manifest  # noqa: E402
-from vizcallbacks.train import NOTES_IMAGE_INDICES  # noqa: E402
+from vizcallbacks.apps.train import NOTES_IMAGE_INDICES  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH_SIZE = 64
@@ -149,7 +149,7 @@ class Bench:
         import keras
 
         from vizcallbacks import load_dataset
-        from vizcallbacks.models import default_cnn
+        from vizcallbacks.demos.models import default_cnn
 
         (x_train, y_train), (x_test, y_test), self.class_names = load_dataset(
             "mnist", data_dir=data_dir, download=False)

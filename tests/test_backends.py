@@ -113,7 +113,7 @@ def test_a_jax_fit_with_the_callback_needs_no_tensorflow(tmp_path):
 import json, sys
 import keras
 from vizcallbacks import PlotConvCallback, load_dataset, plot_conv
-from vizcallbacks.models import default_cnn
+from vizcallbacks.demos.models import default_cnn
 
 assert keras.backend.backend() == "jax"
 (x_train, y_train), (x_test, y_test), names = load_dataset("mnist", data_dir={str(MNIST_DIR)!r})

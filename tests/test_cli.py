@@ -10,7 +10,7 @@ from PIL import Image
 
 from conftest import FASHION_DIR, require
 from needs import need
-from vizcallbacks.cli import main
+from vizcallbacks.apps.cli import main
 from vizcallbacks.movie import inspect_movie
 
 

@@ -17,11 +17,11 @@ from browser import browser, open_page, page_state, press  # noqa: F401 (browser
 from conftest import FASHION_DIR, require
 from needs import need
 from vizcallbacks import compare_batch_sizes, compare_runs
-from vizcallbacks.cli import main
-from vizcallbacks.compare import (BACKENDS, Executor, check_seeds, frame_plan, heldout_indices, parse_vary,
+from vizcallbacks.apps.cli import main
+from vizcallbacks.apps.compare import (BACKENDS, Executor, check_seeds, frame_plan, heldout_indices, parse_vary,
                                   plan_configs, plan_schedule, training_order)
-from vizcallbacks.compare.backends import configured_backend, run_environment
-from vizcallbacks.compare.stats import Runs, make_verdict, point_stats
+from vizcallbacks.apps.compare.backends import configured_backend, run_environment
+from vizcallbacks.apps.compare.stats import Runs, make_verdict, point_stats
 from vizcallbacks.movie import inspect_movie
 
 # Two runs that read 512 examples: 32 and 8 updates, a point every 128 examples.

@@ -1,4 +1,4 @@
-"""Tests for vizcallbacks.datasets: finding, reading and checking MNIST-style data."""
+"""Tests for vizcallbacks.demos.datasets: finding, reading and checking MNIST-style data."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vizcallbacks import datasets
-from vizcallbacks.datasets import load_dataset
+from vizcallbacks.demos import datasets
+from vizcallbacks.demos.datasets import load_dataset
 
 pytestmark = pytest.mark.once  # the same under every backend (see conftest.py)
 

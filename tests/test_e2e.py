@@ -9,11 +9,11 @@ from PIL import Image
 
 from conftest import FASHION_DIR, MNIST_DIR, require
 from vizcallbacks import load_dataset, train_movie
-from vizcallbacks.activations import ActivationProbe
-from vizcallbacks.models import default_cnn
+from vizcallbacks.capture.activations import ActivationProbe
+from vizcallbacks.demos.models import default_cnn
 from vizcallbacks.movie import inspect_movie
 from vizcallbacks.render import GridRenderer
-from vizcallbacks.train import NOTES_IMAGE_INDICES
+from vizcallbacks.apps.train import NOTES_IMAGE_INDICES
 
 pytestmark = pytest.mark.e2e
 

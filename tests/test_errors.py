@@ -15,8 +15,8 @@ import pytest
 from PIL import Image, ImageSequence
 
 from vizcallbacks import PlotConvCallback, load_dataset, train_movie
-from vizcallbacks.activations import ActivationProbe
-from vizcallbacks.cli import main
+from vizcallbacks.capture.activations import ActivationProbe
+from vizcallbacks.apps.cli import main
 from vizcallbacks.framefiles import read_manifest
 from vizcallbacks.movie import inspect_movie, stitch
 from vizcallbacks.render import GridRenderer

@@ -23,7 +23,7 @@ from PIL import Image, ImageSequence
 from conftest import FASHION_DIR, REPO, require
 from test_errors import write_idx_set
 from vizcallbacks import PlotConvCallback, load_dataset
-from vizcallbacks.cli import main
+from vizcallbacks.apps.cli import main
 from vizcallbacks.framefiles import MANIFEST_NAME, read_manifest, read_png
 from vizcallbacks.movie import inspect_movie, stitch
 

@@ -12,9 +12,9 @@ from PIL import Image
 
 from conftest import FASHION_DIR, require
 from vizcallbacks import lr_find
-from vizcallbacks.cli import main
-from vizcallbacks.lrfind import LearningRateRange, suggest
-from vizcallbacks.lrfind.rule import divergence_step, smooth, smooth_without_lag
+from vizcallbacks.apps.cli import main
+from vizcallbacks.apps.lr_find import LearningRateRange, suggest
+from vizcallbacks.apps.lr_find.rule import divergence_step, smooth, smooth_without_lag
 from vizcallbacks.movie import inspect_movie
 from vizcallbacks.render import make_palette
 

@@ -9,13 +9,13 @@ import weakref
 import numpy as np
 import pytest
 
-from vizcallbacks import ConvPlotter, PlotConvCallback, plot_conv
+from vizcallbacks import FrameStyle, ConvPlotter, PlotConvCallback, plot_conv
 from vizcallbacks import plotter as plotter_module
 from vizcallbacks.framefiles import read_manifest
-from vizcallbacks.models import series_lstm, text_conv1d
+from vizcallbacks.demos.models import series_lstm, text_conv1d
 from vizcallbacks.render import GridRenderer, Stamp
 from vizcallbacks.render.inputs import token_text
-from vizcallbacks.synthetic import series_data, token_task
+from vizcallbacks.demos.synthetic import series_data, token_task
 
 
 def recording_renderer():
@@ -232,7 +232,7 @@ def test_plot_conv_called_again_reuses_its_plotter_and_keeps_the_colour_scale(ti
     assert len(made) == 1
     held = ConvPlotter(tiny_cnn, images, labels=tiny_data[1][:3])  # what a held plotter draws
     assert all(np.array_equal(frame, held(epoch=1, batch=b)) for b, frame in enumerate(frames))
-    plot_conv(tiny_cnn, images, labels=tiny_data[1][:3], cmap="viridis")  # other options: another plotter
+    plot_conv(tiny_cnn, images, labels=tiny_data[1][:3], style=FrameStyle(cmap="viridis"))  # other options: another plotter
     plot_conv(tiny_cnn, images[:2], labels=tiny_data[1][:2])              # other images: another
     assert len(made) == 3
 
@@ -298,7 +298,7 @@ def test_names_that_all_columns_share_are_written_once(keras):
 def test_squeeze_and_excite_branches_are_not_stages(keras):
     """A deep model whose stages hold squeeze-and-excite branches (maps squeezed to one
     value per channel, then back): one column per stage, as for a plain network."""
-    from vizcallbacks.activations import ActivationProbe
+    from vizcallbacks.capture.activations import ActivationProbe
 
     layers = keras.layers
     inputs = x = keras.Input((16, 16, 3))
@@ -320,7 +320,7 @@ def test_squeeze_and_excite_branches_are_not_stages(keras):
     ("tokens", "accuracy", "test accuracy"),
 ])
 def test_the_sequence_demos_make_their_movies_from_the_command_line(tmp_path, capsys, dataset, figure, printed):
-    from vizcallbacks.cli import main
+    from vizcallbacks.apps.cli import main
     from vizcallbacks.movie import inspect_movie
 
     out = tmp_path / dataset
@@ -344,7 +344,7 @@ def test_the_made_datasets_take_no_data_dir(tmp_path):
 
 
 def test_the_notes_series_is_windowed_as_the_notes_window_it():
-    from vizcallbacks.synthetic import notes_series, series_windows
+    from vizcallbacks.demos.synthetic import notes_series, series_windows
 
     series = notes_series()
     assert series.shape == (1461,) and 0 < series.mean() < 100
@@ -359,12 +359,12 @@ def test_the_notes_series_is_windowed_as_the_notes_window_it():
 
 
 def test_a_sequence_is_drawn_with_time_across_and_channels_down():
-    from vizcallbacks.activations import Activations, LayerView
+    from vizcallbacks.capture.activations import Activations, LayerView
 
     windows = np.linspace(0, 1, 2 * 6).reshape(2, 6, 1).astype(np.float32)
     windows[1, 2, 0] = np.nan  # a gap in a window: drawn, not a crash
     renderer = GridRenderer([LayerView("seq", (6, 4), "LSTM")], windows, labels=[0.5, 2.0],
-                            output_kind="regression", normalization="minmax")
+                            output_kind="regression", style=FrameStyle(normalization="minmax"))
     rising_channels = np.broadcast_to(np.arange(4, dtype=np.float32), (2, 6, 4))  # channel c is c at every step
     frame = renderer.render(Activations((rising_channels,), None, output=np.array([[0.4], [1.0]])), Stamp(1, 0))
     (_, _, _, rows, cols), = [cell for cell in renderer.cells() if cell[:3] == (0, 0, 1)]

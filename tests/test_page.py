@@ -16,7 +16,7 @@ from PIL import Image
 from browser import browser, open_page, page_state, press, wait_loaded  # noqa: F401 (browser: a fixture)
 from conftest import build_tiny_cnn, make_tiny_data
 from vizcallbacks import PlotConvCallback, write_page
-from vizcallbacks.cli import main
+from vizcallbacks.apps.cli import main
 
 pytestmark = pytest.mark.once  # the same under every backend (see conftest.py)
 

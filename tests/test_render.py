@@ -3,14 +3,15 @@ import math
 import numpy as np
 import pytest
 
-from vizcallbacks import plot_conv
-from vizcallbacks.activations import ActivationProbe, Activations
+from vizcallbacks import FrameStyle, plot_conv
+from vizcallbacks.capture.activations import ActivationProbe, Activations
 from vizcallbacks.render import GridRenderer, Stamp
 
 
-def _renderer(model, images, **options):
+def _renderer(model, images, labels=None, output_kind="classes", **style):
     probe = ActivationProbe(model, images)
-    return probe, GridRenderer(probe.views, images, **options)
+    return probe, GridRenderer(probe.views, images, labels=labels, style=FrameStyle(**style),
+                               output_kind=output_kind)
 
 
 def test_stamp_text_has_the_notes_format_and_the_loss():
@@ -58,7 +59,7 @@ def test_default_channels_are_clipped_to_what_each_layer_has(tiny_cnn, tiny_data
 def test_explicit_channel_beyond_a_layer_names_the_layer_and_its_count(tiny_cnn, tiny_data):
     images, _ = tiny_data
     with pytest.raises(ValueError, match=r"layer 'conv', which has 6 channels"):
-        plot_conv(tiny_cnn, images[:2], channels=[1, 6])
+        plot_conv(tiny_cnn, images[:2], style=FrameStyle(channels=[1, 6]))
 
 
 def test_every_cell_shows_content(tiny_cnn, tiny_data):

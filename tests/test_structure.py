@@ -28,7 +28,7 @@ TREES = {name: ast.parse(path.read_text(), filename=str(path)) for name, path in
 
 def _imports(name: str, tree: ast.Module):
     """(node, module, names) for every import in `tree`, function-level ones included, with
-    relative modules resolved (`from ..render import x` in vizcallbacks.compare.compose:
+    relative modules resolved (`from ..render import x` in vizcallbacks.apps.compare.compose:
     vizcallbacks.render)."""
     package = name if MODULES.get(name, Path()).name == "__init__.py" else name.rpartition(".")[0]
     for node in ast.walk(tree):

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from vizcallbacks.timing import FrameSchedule, LogBook
+from vizcallbacks.capture.schedule import FrameSchedule, LogBook
 
 pytestmark = pytest.mark.once  # the same under every backend (see conftest.py)
 

@@ -13,16 +13,17 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "plot_conv": "plotter",
     "ConvPlotter": "plotter",
+    "FrameStyle": "render",
     "PlotConvCallback": "callback",
-    "load_dataset": "datasets",
+    "load_dataset": "demos.datasets",
     "stitch": "movie",
     "Movie": "movie",
-    "default_cnn": "models",
-    "train_movie": "train",
-    "compare_batch_sizes": "compare",
-    "write_page": "page",
-    "compare_runs": "compare",
-    "lr_find": "lrfind",
+    "default_cnn": "demos.models",
+    "train_movie": "apps.train",
+    "compare_batch_sizes": "apps.compare",
+    "write_page": "apps.page",
+    "compare_runs": "apps.compare",
+    "lr_find": "apps.lr_find",
 }
 
 __all__ = sorted(_EXPORTS)

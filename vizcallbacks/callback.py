@@ -9,7 +9,7 @@ log, the notebook cell, and any the user adds.
 
 The callback is `async_safe`: Keras may then run `on_train_batch_end` in its own threads
 (JAX, PyTorch), and the training thread never stops to turn each batch's figures into
-Python numbers. That hook only notes the figures (`timing.LogBook`); the frame of a
+Python numbers. That hook only notes the figures (`capture.schedule.LogBook`); the frame of a
 batch waits for them in the background thread.
 """
 
@@ -26,18 +26,19 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .activations import PendingActivations, check_layer_choice
+from .capture.activations import PendingActivations, check_layer_choice
 from .checks import (check_bool, check_choice, check_cmap, check_fps, check_int_in_range, check_path,
                      check_positive_int, check_writable_dir)
-from .distribute import is_chief
+from .capture.distribute import is_chief
 from .framefiles import FrameRecord, read_png
 from .pipeline import FramePipeline
 from .plotter import ConvPlotter
+from .render.style import FrameStyle
 from .render import (CELL_PX_RANGE, NORMALIZATIONS, GridRenderer, Stamp, check_channels, check_vocabulary,
                      prepare_images)
 from .sinks import FramesFolder, ManifestSink, MovieSink, NotebookSink, PngSink, Sink, TensorBoardSink
 from .sinks.tensorboard import check_tensorboard_dir
-from .timing import FrameSchedule, LogBook
+from .capture.schedule import FrameSchedule, LogBook
 
 __all__ = ["PlotConvCallback", "StopAfterSteps"]
 
@@ -337,11 +338,11 @@ class PlotConvCallback(keras.callbacks.Callback):
     def _prepare(self, model):
         """Everything that needs the model, once per fit: the plotter (probe and renderer),
         and the folders checked, so that a mistake is reported before the first batch."""
-        self._plotter = ConvPlotter(
-            model, self.images, labels=self.labels, class_names=self.class_names, layers=self.layers,
-            channels=self.channels, channels_per_image=self.channels_per_image,
-            normalization=self.normalization, cmap=self.cmap, cell_px=self.cell_px,
-            renderer_factory=self.renderer_factory, vocabulary=self.vocabulary)
+        style = FrameStyle(layers=self.layers, channels=self.channels, channels_per_image=self.channels_per_image,
+                           normalization=self.normalization, cmap=self.cmap, cell_px=self.cell_px,
+                           class_names=self.class_names, vocabulary=self.vocabulary)
+        self._plotter = ConvPlotter(model, self.images, labels=self.labels, style=style,
+                                    renderer_factory=self.renderer_factory)
         self._folder = FramesFolder(self.frames_dir, manifest_path=self.manifest_path,
                                     overwrite=self.overwrite) if self.keep_frames else None
         if self._folder is not None:

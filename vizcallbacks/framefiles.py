@@ -45,7 +45,7 @@ MANIFEST_NAME = "frames.jsonl"
 #: The frames' folder in a run folder, beside the manifest.
 FRAMES_DIR = "frames"
 #: A comparison's folder of runs, each `RUNS_DIR/<name>/` with its own manifest (see
-#: `vizcallbacks.compare`); here so that readers of a comparison need not import it.
+#: `vizcallbacks.apps.compare`); here so that readers of a comparison need not import it.
 RUNS_DIR = "runs"
 #: The callback's frames, `frame_name`'s pattern: as a glob, and with (epoch, batch) groups.
 FRAME_GLOB = "plot-*.png"

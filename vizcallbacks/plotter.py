@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import collections
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from .activations import KINDS, ActivationProbe, Activations, PendingActivations, check_model
-from .render import GridRenderer, Stamp, check_vocabulary, prepare_images
+from .capture.activations import KINDS, ActivationProbe, Activations, PendingActivations, check_model
+from .render import GridRenderer, Stamp, prepare_images
+from .render.style import FrameStyle, style_with_legacy
 
 __all__ = ["ConvPlotter", "plot_conv"]
 
@@ -20,7 +21,7 @@ class ConvPlotter:
     """A model and the images to show, set up once: images prepared for the model's input,
     the `ActivationProbe` built, the renderer made; then a frame per call.
 
-    >>> plotter = ConvPlotter(model, x_test[:7], labels=y_test[:7], class_names=names)
+    >>> plotter = ConvPlotter(model, x_test[:7], labels=y_test[:7], style=FrameStyle(class_names=names))
     >>> frame = plotter(epoch=1, batch=250, accuracy=0.73, loss=0.51)   # (H, W, 3) uint8
     >>> plotter.render(plotter.capture(), Stamp(epoch=1))                # the same, in two steps
 
@@ -30,44 +31,30 @@ class ConvPlotter:
         images: the images to show, in the form the model takes (already scaled); a
             grayscale batch may lack its channel axis.
         labels: true class per image (indices or one-hot), printed beside each row.
-        class_names: names of the classes, for the labels and predictions.
-        layers: names or indices of the layers to show, or "all"; default every layer
-            whose output the renderer can draw, and for a deep model the last layer of
-            each stage and the output, at most 12 (see `ActivationProbe`).
-        channels: feature-map channels shown for the first image; default (1, 5, 10, 20),
-            clipped to what each layer has.
-        channels_per_image: rows per image: one count for all, or one per image; default
-            every channel for the first image and one for the others.
-        normalization: "stable", "minmax" or "standardize" (see `GridRenderer`).
-        cmap: a matplotlib colormap name.
-        cell_px: the side of one grid cell in pixels, 8..512.
+        style: how the frame looks: layers, channels, colours, cell size, class names,
+            vocabulary (`FrameStyle`); default `FrameStyle()`.
         renderer_factory: called as `GridRenderer` is, to make the renderer.
-        vocabulary: for a model that takes token ids, the words to show them as: a list
-            (index = id, as `TextVectorization.get_vocabulary()` gives), or a mapping from
-            id to word or word to id; without it the ids are shown.
+        **legacy: the drawing options one by one (`class_names=`, `cmap=`, ...), the
+            spelling before `FrameStyle`; deprecated, removed in the next release.
 
     Raises:
         TypeError, ValueError: the model is of a kind that cannot be shown, the images do
             not fit its input, or an option is not valid; the message says what is.
     """
 
-    def __init__(self, model, images, *, labels=None, class_names: Sequence[str] | None = None,
-                 layers: Sequence[str | int] | None = None, channels: Sequence[int] | None = None,
-                 channels_per_image: int | Sequence[int] | None = None, normalization: str = "stable",
-                 cmap: str = "inferno", cell_px: int = 56,
-                 renderer_factory: Callable[..., GridRenderer] = GridRenderer,
-                 vocabulary: Sequence[str] | Mapping | None = None):
+    def __init__(self, model, images, *, labels=None, style: FrameStyle | None = None,
+                 renderer_factory: Callable[..., GridRenderer] = GridRenderer, **legacy):
+        style = style_with_legacy(style, legacy, "ConvPlotter", ("labels", "renderer_factory"))
         check_model(model)  # several inputs: say so, rather than that the images do not fit
-        check_vocabulary(vocabulary)
+        #: How every frame looks.
+        self.style = style
         #: The inputs as the model takes them: int32 token ids, else a float32 batch.
         self.images = prepare_images(images, _input_shape(model),
-                                     token_ids=vocabulary is not None or _takes_token_ids(model))
-        self.probe = ActivationProbe(model, self.images, layers=layers,
+                                     token_ids=style.vocabulary is not None or _takes_token_ids(model))
+        self.probe = ActivationProbe(model, self.images, layers=style.layers,
                                      kinds=getattr(renderer_factory, "KINDS", KINDS.values()))
-        self.renderer = renderer_factory(
-            self.probe.views, self.images, labels=labels, class_names=class_names, channels=channels,
-            channels_per_image=channels_per_image, normalization=normalization, cmap=cmap, cell_px=cell_px,
-            output_kind=self.probe.output_kind, vocabulary=vocabulary)
+        self.renderer = renderer_factory(self.probe.views, self.images, labels=labels, style=style,
+                                         output_kind=self.probe.output_kind)
 
     @property
     def views(self):
@@ -165,14 +152,10 @@ def _takes_token_ids(model) -> bool:
     return type(_first_layer(model)).__name__ == "Embedding"
 
 
-def plot_conv(model, images, *, labels=None, class_names: Sequence[str] | None = None,
-              layers: Sequence[str | int] | None = None, channels: Sequence[int] | None = None,
-              channels_per_image: int | Sequence[int] | None = None,
-              normalization: str = "stable", cmap: str = "inferno", cell_px: int = 56,
-              vocabulary: Sequence[str] | Mapping | None = None,
+def plot_conv(model, images, *, labels=None, style: FrameStyle | None = None,
               epoch: int | None = None, batch: int | None = None,
               accuracy: float | None = None, loss: float | None = None,
-              mae: float | None = None) -> np.ndarray:
+              mae: float | None = None, **legacy) -> np.ndarray:
     """Draw what each layer of `model` sees for `images`; returns an RGB uint8 array.
 
     Rows are inputs (the first gets one row per channel in `channels` when the model has
@@ -189,7 +172,7 @@ def plot_conv(model, images, *, labels=None, class_names: Sequence[str] | None =
     the layers from call to call. To hold the plotter yourself, make a `ConvPlotter`.
 
     >>> frame = plot_conv(model, x_test[:7], labels=y_test[:7], epoch=1, batch=250,
-    ...                   accuracy=0.732, loss=0.51)
+    ...                   accuracy=0.732, loss=0.51, style=FrameStyle(class_names=names))
     >>> PIL.Image.fromarray(frame).save("frame.png")
 
     Args:
@@ -197,21 +180,15 @@ def plot_conv(model, images, *, labels=None, class_names: Sequence[str] | None =
         images: the inputs, in the form the model takes (already scaled): images,
             windows of a series, or token ids.
         labels: the truth per input: class (index or one-hot), 0/1, or target value.
-        class_names: names of the classes.
-        layers: names or indices of the layers to show, or "all"; default every layer
-            that can be drawn, and for a deep model the last of each stage (at most 12).
-        channels: feature-map channels shown for the first image; default (1, 5, 10, 20),
-            clipped to what each layer has.
-        channels_per_image: rows per image: one count for all, or one per image.
-        normalization: "stable", "minmax" or "standardize" (see `GridRenderer`).
-        cmap: a matplotlib colormap name.
-        cell_px: the side of one grid cell in pixels, 8..512.
-        vocabulary: words for token ids (see `ConvPlotter`).
+        style: how the frame looks: layers, channels, colours, cell size, class names,
+            vocabulary (`FrameStyle`); default `FrameStyle()`.
         epoch: the stamp's epoch.
         batch: the stamp's batch.
         accuracy: the stamp's accuracy.
         loss: the stamp's loss.
         mae: the stamp's mean absolute error.
+        **legacy: the drawing options one by one (`class_names=`, `cmap=`, ...), the
+            spelling before `FrameStyle`; deprecated, removed in the next release.
 
     Returns:
         The frame, a (height, width, 3) uint8 RGB array.
@@ -219,9 +196,9 @@ def plot_conv(model, images, *, labels=None, class_names: Sequence[str] | None =
     Raises:
         TypeError, ValueError: as `ConvPlotter` does.
     """
-    options = dict(labels=labels, class_names=class_names, layers=layers, channels=channels,
-                   channels_per_image=channels_per_image, normalization=normalization, cmap=cmap,
-                   cell_px=cell_px, vocabulary=vocabulary)
+    style = style_with_legacy(style, legacy, "plot_conv",
+                              ("labels", "epoch", "batch", "accuracy", "loss", "mae"))
+    options = dict(labels=labels, style=style)
     plotter = _PlotterCache.of(model).plotter(model, images, options)
     return plotter(epoch=epoch, batch=batch, accuracy=accuracy, loss=loss, mae=mae)
 
@@ -287,6 +264,8 @@ def _fingerprint(images, options: dict) -> tuple | None:
 def _frozen(value):
     if value is None or isinstance(value, (str, bytes, int, float, bool)):
         return value
+    if isinstance(value, FrameStyle):
+        return ("style", value.key())
     if isinstance(value, Mapping):
         return ("mapping",) + tuple(sorted((_frozen(k), _frozen(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):

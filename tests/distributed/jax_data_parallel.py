@@ -21,7 +21,7 @@ import keras  # noqa: E402
 
 from common import (BATCH, EPOCHS, SAMPLES, check_against_reference, expected_frames, fit,  # noqa: E402
                     largest_gap, out_dir, tiny_cnn, write_report)
-from vizcallbacks.models import set_random_seed  # noqa: E402  (keras's would start TensorFlow)
+from vizcallbacks.demos.models import set_random_seed  # noqa: E402  (keras's would start TensorFlow)
 
 
 def main():

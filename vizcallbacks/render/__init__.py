@@ -17,12 +17,13 @@ from .cells import CELL_DRAWERS
 from .grid import GridRenderer
 from .inputs import INPUT_DRAWERS, check_vocabulary, prepare_images
 from .normalize import NORMALIZATIONS
+from .style import FrameStyle
 from .options import CELL_PX_RANGE, DEFAULT_CHANNELS, check_channels
 from .palette import CMAP_LEVELS, make_palette
 from .readers import OUTPUT_READERS
 from .stamp import Stamp
 from .text import fit_text, font
 
-__all__ = ["GridRenderer", "Stamp", "prepare_images", "check_channels", "make_palette", "font", "fit_text",
+__all__ = ["FrameStyle", "GridRenderer", "Stamp", "prepare_images", "check_channels", "make_palette", "font", "fit_text",
            "NORMALIZATIONS", "DEFAULT_CHANNELS", "CMAP_LEVELS", "CELL_PX_RANGE", "CELL_DRAWERS",
            "INPUT_DRAWERS", "OUTPUT_READERS", "check_vocabulary"]

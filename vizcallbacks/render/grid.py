@@ -18,15 +18,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..activations import Activations, LayerView
-from ..checks import check_choice, check_cmap, check_int_in_range
+from ..capture.activations import Activations, LayerView
+from ..checks import check_choice
 from .cells import CELL_DRAWERS, Patch
-from .inputs import INPUT_DRAWERS, check_vocabulary, input_kind
-from .normalize import NORMALIZATIONS, Normalizer
-from .options import CELL_PX_RANGE, resolve_channels, rows_per_image
+from .inputs import INPUT_DRAWERS, input_kind
+from .normalize import Normalizer
+from .options import resolve_channels, rows_per_image
 from .palette import GREEN, RED, make_palette
 from .readers import OUTPUT_READERS
 from .stamp import Stamp
+from .style import FrameStyle, check_style
 from .text import (LINE, SMALL_FONT, STAMP_FONT, TextLayer, class_labels, fit_label, fit_text, font, header_lines,
                    shape_labels, shared_prefix)
 
@@ -48,7 +49,7 @@ class GridRenderer:
     """Turns one forward pass into an RGB frame. Built once per run; every frame it
     draws has the same size.
 
-    >>> renderer = GridRenderer(probe.views, images, labels=y, class_names=names)
+    >>> renderer = GridRenderer(probe.views, images, labels=y, style=FrameStyle(class_names=names))
     >>> frame = renderer.render(probe(images), Stamp(epoch=1, batch=250, accuracy=0.73))
     >>> frame.shape, frame.dtype            # ((H, W, 3), uint8)
 
@@ -67,20 +68,13 @@ class GridRenderer:
             features (N, values); each kind is drawn by its drawer in `INPUT_DRAWERS`.
         labels: the truth per input, printed beside each row: a class (index or
             one-hot), 0 or 1 for one sigmoid unit, or a target value for a regression.
-        class_names: names of the classes, for the labels and predictions.
-        channels: feature-map channels shown for the first image; default
-            `DEFAULT_CHANNELS`, clipped to what each layer has; given ones must exist in
-            every feature-map layer.
-        channels_per_image: rows per image: one count for all, or one per image; default
-            every channel for the first image and one for the others.
-        normalization: "stable", "minmax" or "standardize" (above).
-        cmap: a matplotlib colormap name.
-        cell_px: the side of one grid cell in pixels, 8..512.
+        style: how the frame looks (`FrameStyle`: channels, rows per image, colours,
+            normalization, cell size, class names, vocabulary); default `FrameStyle()`.
+            Given channels must exist in every feature-map layer; the default ones are
+            clipped to what each layer has.
         output_kind: what the model's output is, the key of `OUTPUT_READERS`:
             "classes" (softmax or logits), "binary" (one sigmoid unit) or "regression"
             (values); a probe's `output_kind`.
-        vocabulary: for token-id inputs, the words: a list (index = id), or a mapping
-            from id to word or from word to id; ids are shown without it.
 
     Raises:
         TypeError, ValueError: an option is not valid; the message says what is.
@@ -90,27 +84,23 @@ class GridRenderer:
     KINDS = tuple(CELL_DRAWERS)
 
     def __init__(self, views: Sequence[LayerView], images: np.ndarray, *,
-                 labels=None, class_names: Sequence[str] | None = None,
-                 channels: Sequence[int] | None = None,
-                 channels_per_image: int | Sequence[int] | None = None,
-                 normalization: str = "stable", cmap: str = "inferno", cell_px: int = 56,
-                 output_kind: str = "classes", vocabulary=None):
-        check_choice(normalization, "normalization", NORMALIZATIONS)
-        check_cmap(cmap)
+                 labels=None, style: FrameStyle | None = None, output_kind: str = "classes"):
+        style = check_style(style)
         check_choice(output_kind, "output_kind", tuple(OUTPUT_READERS))
-        self.cell_px = check_int_in_range(cell_px, "cell_px", *CELL_PX_RANGE)
+        self.style = style
+        self.cell_px = style.cell_px
         self.views = tuple(views)
         self.images = np.asarray(images)
-        self.reader = OUTPUT_READERS[output_kind](labels, len(self.images), class_names=class_names)
-        self.channels, self._clip_channels = resolve_channels(channels, self.views)
-        self.rows_per_image = rows_per_image(channels_per_image, len(self.images), len(self.channels))
+        self.reader = OUTPUT_READERS[output_kind](labels, len(self.images), class_names=style.class_names)
+        self.channels, self._clip_channels = resolve_channels(style.channels, self.views)
+        self.rows_per_image = rows_per_image(style.channels_per_image, len(self.images), len(self.channels))
         if not any(CELL_DRAWERS[view.kind].rows_by_channel for view in self.views):
             self.rows_per_image = (1,) * len(self.images)  # no layer has a row per channel
-        self.palette = make_palette(cmap)
-        normalize = Normalizer(normalization)
+        self.palette = make_palette(style.cmap)
+        normalize = Normalizer(style.normalization)
         self.input = INPUT_DRAWERS[input_kind(self.images)](
             self.images, cell_px=self.cell_px, targets=self.reader.targets(),
-            vocabulary=check_vocabulary(vocabulary))
+            vocabulary=None if style.vocabulary is None else dict(style.vocabulary))
         self.drawers = [CELL_DRAWERS[view.kind](
             view, column=column, cell_px=self.cell_px, channels=self.channels,
             rows_per_image=self.rows_per_image, normalize=normalize)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..framefiles import MANIFEST_NAME
+from ...framefiles import MANIFEST_NAME
 from . import arguments
 
 EXAMPLE = f"""example:
@@ -44,7 +44,7 @@ def run(args) -> int:
     Returns:
         0, once the movie is written.
     """
-    from ..movie import stitch
+    from ...movie import stitch
 
     movie = stitch(args.frames, args.out, fps=args.fps, scale=args.scale,
                    last_frame_hold_ms=args.hold_ms, overwrite=args.overwrite,

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..curves import CurveStrip, grey_lut, palette_colours
-from ..render import GridRenderer, Stamp
+from ...render.curves import CurveStrip, grey_lut, palette_colours
+from ...render import GridRenderer, Stamp
 from .rule import DIVERGENCE_FACTOR, SMOOTHING, LearningRateRange, Suggestion, divergence_step, smooth
 
 __all__ = ["LossStrip", "LossStripRenderer"]

@@ -17,7 +17,7 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..checks import check_choice, check_positive_int, check_positive_number, check_seed, is_int
+from ...checks import check_choice, check_positive_int, check_positive_number, check_seed, is_int
 
 __all__ = ["HYPERPARAMETERS", "OPTIMIZERS", "SCALE_LR", "Config", "plan_configs", "check_seeds",
            "check_batch_sizes", "parse_vary"]

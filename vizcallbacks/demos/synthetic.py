@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import check_positive_int
+from ..checks import check_positive_int
 
 __all__ = ["notes_series", "series_windows", "series_data", "SeriesData", "token_task", "TokenTask",
            "SERIES_WINDOW", "SERIES_SPLIT_TIME", "TOKEN_LENGTH"]

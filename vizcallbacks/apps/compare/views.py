@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from ..framefiles import read_png
+from ...framefiles import read_png
 from ..page import write_page_at_end
-from ..sinks.tensorboard import TensorBoardSink
+from ...sinks.tensorboard import TensorBoardSink
 
 __all__ = ["write_views", "write_tensorboard", "TENSORBOARD_SCALARS"]
 

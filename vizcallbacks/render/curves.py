@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .render import font
+from . import font
 
 __all__ = ["CurveStrip", "grey_lut", "palette_colours", "nice_ticks", "STRIP_H", "LEGEND_ROW_H"]
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import (check_choice, check_cmap, check_fps, check_int_in_range, check_non_negative_int,
+from ...checks import (check_choice, check_cmap, check_fps, check_int_in_range, check_non_negative_int,
                       check_positive_int)
-from ..datasets import canonical_name, check_test_indices
-from ..render import CELL_PX_RANGE
+from ...demos.datasets import canonical_name, check_test_indices
+from ...render import CELL_PX_RANGE
 from ..train import check_formats
-from .grid import check_batch_sizes
+from .configs import check_batch_sizes
 
 ALIGNS = ("examples", "steps", "time")
 DEFAULT_LAYERS = ("conv1", "pool2", "dense", "output")

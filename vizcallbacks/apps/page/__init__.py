@@ -25,8 +25,8 @@ import urllib.parse
 import warnings
 from pathlib import Path
 
-from .checks import check_path
-from .framefiles import MANIFEST_NAME, RUNS_DIR, read_manifest, write_atomically
+from ...checks import check_path
+from ...framefiles import MANIFEST_NAME, RUNS_DIR, read_manifest, write_atomically
 
 __all__ = ["write_page", "write_page_at_end", "PAGE_NAME"]
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import is_int
+from ..checks import is_int
 
 __all__ = ["LayerView", "Activations", "PendingActivations", "ActivationProbe", "check_model",
            "check_layer_choice", "output_kind", "kind_of", "KINDS", "OUTPUT_KINDS", "MAX_DEFAULT_COLUMNS"]

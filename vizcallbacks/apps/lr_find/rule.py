@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import check_positive_int, check_positive_number
+from ...checks import check_positive_int, check_positive_number
 
 __all__ = ["LearningRateRange", "Suggestion", "smooth", "smooth_without_lag", "divergence_step", "suggest", "RULE",
            "DIVERGENCE_FACTOR", "SMOOTHING", "FRACTION"]

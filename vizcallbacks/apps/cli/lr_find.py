@@ -21,10 +21,10 @@ def add_parser(commands) -> None:
         commands: the subparsers of the `vizcallbacks` parser.
     """
     from ..compare import DEFAULT_IMAGE_INDICES, DEFAULT_LAYERS, OPTIMIZERS
-    from ..datasets import DATASET_NAMES
-    from ..framefiles import FRAMES_DIR, MANIFEST_NAME
-    from ..lrfind import RULE
-    from ..lrfind.rule import DIVERGENCE_FACTOR, FRACTION, SMOOTHING
+    from ...demos.datasets import DATASET_NAMES
+    from ...framefiles import FRAMES_DIR, MANIFEST_NAME
+    from ..lr_find import RULE
+    from ..lr_find.rule import DIVERGENCE_FACTOR, FRACTION, SMOOTHING
 
     parser = commands.add_parser(
         "lr-find", help="learning-rate range test: raise the learning rate batch after batch, movie and range",
@@ -75,7 +75,7 @@ def run(args) -> int:
     Returns:
         0; a mistake raises, and `main` answers it with one line and status 2.
     """
-    from ..lrfind import LearningRateRange, lr_find
+    from ..lr_find import LearningRateRange, lr_find
 
     LearningRateRange(args.min_lr, args.max_lr, args.batches)  # a wrong range fails before Keras loads
     import_keras_quietly()

@@ -131,7 +131,7 @@ def tensorboard_folder(text: str) -> str:
     Args:
         text: the flag's text.
     """
-    from ..sinks.tensorboard import check_tensorboard_dir
+    from ...sinks.tensorboard import check_tensorboard_dir
 
     try:
         check_tensorboard_dir(text, "--tensorboard")

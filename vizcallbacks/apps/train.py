@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .checks import check_fps, check_positive_int, check_seed, check_writable_dir
-from .demos import ImageDemo
-from .framefiles import FRAME_GLOB, FRAMES_DIR, MANIFEST_NAME, read_manifest
+from ..checks import check_fps, check_positive_int, check_seed, check_writable_dir
+from ..demos.catalog import ImageDemo
+from ..framefiles import FRAME_GLOB, FRAMES_DIR, MANIFEST_NAME, read_manifest
 from .page import write_page_at_end
-from .sinks.tensorboard import check_tensorboard_dir
+from ..sinks.tensorboard import check_tensorboard_dir
 
 __all__ = ["train_movie", "TrainResult", "NOTES_IMAGE_INDICES", "MOVIE_FORMATS"]
 
@@ -148,8 +148,8 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
         FileExistsError: `out_dir` holds a run and `overwrite` is False.
         FileNotFoundError: the dataset is not found.
     """
-    from .datasets import check_test_indices
-    from .demos import demo_for
+    from ..demos.datasets import check_test_indices
+    from ..demos.catalog import demo_for
 
     demo = demo_for(dataset)
     epochs = demo.epochs if epochs is None else epochs
@@ -176,7 +176,7 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
     data = demo.load(data_dir)
     check_test_indices(image_indices, flag="--images", test_count=len(data.x_test), dataset=demo.name)
 
-    from .callback import PlotConvCallback, StopAfterSteps
+    from ..callback import PlotConvCallback, StopAfterSteps
 
     model = demo.model(data, seed=seed)
     callback = PlotConvCallback(

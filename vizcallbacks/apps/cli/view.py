@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..framefiles import MANIFEST_NAME
+from ...framefiles import MANIFEST_NAME
 
 EXAMPLE = """example:
   vizcallbacks view output/fashion_mnist        # writes output/fashion_mnist/index.html

@@ -24,8 +24,8 @@ def add_parser(commands) -> None:
     Args:
         commands: the subparsers of the `vizcallbacks` parser.
     """
-    from ..demos import DEMO_NAMES
-    from ..framefiles import FRAMES_DIR, MANIFEST_NAME
+    from ...demos.catalog import DEMO_NAMES
+    from ...framefiles import FRAMES_DIR, MANIFEST_NAME
 
     parser = commands.add_parser(
         "train", help="train a demo model and write its training movie",

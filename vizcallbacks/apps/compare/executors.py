@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..checks import available_cpus, check_choice, check_positive_int
-from ..framefiles import MANIFEST_NAME, ManifestWriter, read_manifest, write_atomically
+from ...checks import available_cpus, check_choice, check_positive_int
+from ...framefiles import MANIFEST_NAME, ManifestWriter, read_manifest, write_atomically
 from .backends import run_environment
 from .run import RUN_JSON, RunSpec, run_one
 
@@ -174,7 +174,7 @@ def run_isolated(spec: RunSpec) -> RunOutput:
         env = {**os.environ, **run_environment(options.backend, options.threads_per_run)}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_package_root(), env.get("PYTHONPATH")]))
         done = subprocess.run(
-            [sys.executable, "-c", "from vizcallbacks.compare.run import run_from_stdin; run_from_stdin()"],
+            [sys.executable, "-c", "from vizcallbacks.apps.compare.run import run_from_stdin; run_from_stdin()"],
             input=pickle.dumps(here), env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if done.returncode != 0:
             tail = done.stderr.decode(errors="replace").strip().splitlines()[-15:]

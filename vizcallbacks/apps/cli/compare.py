@@ -25,8 +25,8 @@ def add_parser(commands) -> None:
         commands: the subparsers of the `vizcallbacks` parser.
     """
     from ..compare import ALIGNS, DEFAULT_IMAGE_INDICES, DEFAULT_LAYERS, OPTIMIZERS
-    from ..datasets import DATASET_NAMES
-    from ..framefiles import MANIFEST_NAME
+    from ...demos.datasets import DATASET_NAMES
+    from ...framefiles import MANIFEST_NAME
 
     parser = commands.add_parser(
         "compare", help="train one model per batch size (or learning rate, optimizer) and seed, and compare "

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..framefiles import MANIFEST_NAME, ManifestWriter, write_atomically, write_frame
+from ...framefiles import MANIFEST_NAME, ManifestWriter, write_atomically, write_frame
 from .backends import prepare_process
-from .grid import Config
+from .configs import Config
 from .schedule import PANELS_DIR, Schedule, heldout_indices, training_order
 
 __all__ = ["RunOptions", "RunSpec", "run_one", "run_from_stdin", "RUN_JSON"]
@@ -134,7 +134,7 @@ class _RunData:
 
     @classmethod
     def load(cls, spec: RunSpec) -> _RunData:
-        from ..datasets import load_dataset
+        from ...demos.datasets import load_dataset
 
         options = spec.options
         (x_train, y_train), (x_test, y_test), class_names = load_dataset(options.dataset, data_dir=options.data_dir)
@@ -269,16 +269,17 @@ def run_one(spec: RunSpec) -> dict:
     """
     options, config = spec.options, spec.config
     settings = prepare_process(options.backend, options.threads_per_run)
-    from ..models import default_cnn
-    from ..plotter import ConvPlotter
+    from ...demos.models import default_cnn
+    from ...plotter import ConvPlotter
+    from ...render.style import FrameStyle
 
     started = time.perf_counter()
     data = _RunData.load(spec)
     model = default_cnn(seed=spec.seed, optimizer=config.optimizer, learning_rate=config.learning_rate)
     initial_weights = _digest(*model.get_weights())
-    plotter = ConvPlotter(model, data.panel_images, labels=data.panel_labels, class_names=data.class_names,
-                          layers=list(options.layers), channels=(options.channel,), channels_per_image=1,
-                          cell_px=options.cell_px, cmap=options.cmap)
+    style = FrameStyle(layers=tuple(options.layers), channels=(options.channel,), channels_per_image=1,
+                       cell_px=options.cell_px, cmap=options.cmap, class_names=data.class_names)
+    plotter = ConvPlotter(model, data.panel_images, labels=data.panel_labels, style=style)
     recorder = _Recorder(spec, model, plotter, data)
     try:
         _train(spec, model, data, recorder)
@@ -302,5 +303,5 @@ def run_one(spec: RunSpec) -> dict:
 def run_from_stdin() -> None:
     """A run in a process of its own, its pickled `RunSpec` read from stdin; what it
     returns is in its folder's run.json. What an executor without a process pool starts:
-    `python -c "from vizcallbacks.compare.run import run_from_stdin; run_from_stdin()"`."""
+    `python -c "from vizcallbacks.apps.compare.run import run_from_stdin; run_from_stdin()"`."""
     run_one(pickle.loads(sys.stdin.buffer.read()))

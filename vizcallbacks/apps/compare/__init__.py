@@ -29,14 +29,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..checks import check_writable_dir
-from ..framefiles import FRAMES_DIR, MANIFEST_NAME, RUNS_DIR, read_manifest, write_atomically
-from ..sinks.tensorboard import check_tensorboard_dir
+from ...checks import check_writable_dir
+from ...framefiles import FRAMES_DIR, MANIFEST_NAME, RUNS_DIR, read_manifest, write_atomically
+from ...sinks.tensorboard import check_tensorboard_dir
 from ..train import MOVIE_FORMATS
 from .backends import BACKENDS, configured_backend
 from .compose import Composer, write_movie, write_summary_png
 from .executors import EXECUTORS, DaskExecutor, Executor, LocalExecutor, make_executor
-from .grid import (HYPERPARAMETERS, OPTIMIZERS, SCALE_LR, Config, check_batch_sizes, check_seeds, parse_vary,
+from .configs import (HYPERPARAMETERS, OPTIMIZERS, SCALE_LR, Config, check_batch_sizes, check_seeds, parse_vary,
                    plan_configs)
 from .run import RunOptions, RunSpec
 from .schedule import (ALIGNS, DEFAULT_IMAGE_INDICES, DEFAULT_LAYERS, Schedule,
@@ -171,7 +171,7 @@ def compare_runs(*, vary: Mapping[str, Sequence], seeds: int | Sequence[int] | N
     Runs go through `executor`: local 'spawn' processes, `jobs` at once, or a Dask
     cluster. Each starts fresh with its backend set up first (`threads_per_run` threads,
     deterministic ops), so results do not depend on `jobs` or on where they ran, where
-    the backend allows it: see `vizcallbacks.compare.backends` (JAX with more than one
+    the backend allows it: see `vizcallbacks.apps.compare.backends` (JAX with more than one
     thread per run follows the machine's CPU count; `align="time"` follows measured time).
     Locally, call it under ``if __name__ == "__main__":`` in a script, as 'spawn'
     re-imports the main module. Every file is written whole or not at all, so a
@@ -359,7 +359,7 @@ def compare_batch_sizes(*, batch_sizes: Sequence[int] = (32, 128, 512), examples
 def _check_against_data(dataset: str, data_dir, *, heldout_size: int, image_indices: Sequence[int]) -> None:
     """The data loaded here too, so that a missing dataset or a bad index fails before any
     process starts."""
-    from ..datasets import check_test_indices, load_dataset
+    from ...demos.datasets import check_test_indices, load_dataset
 
     _, (x_test, _), _ = load_dataset(dataset, data_dir=data_dir)
     if heldout_size > len(x_test):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checks import is_int
+from ..checks import is_int
 
 # Canonical dataset names; "fashion-mnist" (the upstream spelling) is an alias.
 DATASET_NAMES = ("mnist", "fashion_mnist")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..curves import CurveStrip, grey_lut, palette_colours
-from ..framefiles import FRAMES_DIR, MANIFEST_NAME, RUNS_DIR, ManifestWriter, partial_path, read_png, write_frame
-from ..render import fit_text, font, make_palette
+from ...render.curves import CurveStrip, grey_lut, palette_colours
+from ...framefiles import FRAMES_DIR, MANIFEST_NAME, RUNS_DIR, ManifestWriter, partial_path, read_png, write_frame
+from ...render import fit_text, font, make_palette
 from .stats import Runs, Spread, config_curves, spread
 
 __all__ = ["Composer", "write_movie", "write_summary_png", "ALIGN_KEYS"]
@@ -201,7 +201,7 @@ def write_movie(out_dir: Path, composer: Composer, plan, *, formats, fps, overwr
     """
     from tqdm import tqdm
 
-    from ..movie import writer_for
+    from ...movie import writer_for
 
     frames_dir = out_dir / FRAMES_DIR
     frames_dir.mkdir(parents=True, exist_ok=True)

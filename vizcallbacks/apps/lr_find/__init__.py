@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks import (check_fps, check_int_in_range, check_non_negative_int, check_positive_int, check_seed,
+from ...checks import (check_fps, check_int_in_range, check_non_negative_int, check_positive_int, check_seed,
                       check_positive_number, check_writable_dir, is_real)
 from ..compare.schedule import DEFAULT_IMAGE_INDICES, DEFAULT_LAYERS
 from ..train import MOVIE_FORMATS
-from ..framefiles import FRAMES_DIR, MANIFEST_NAME, decoded, partial_path, read_manifest, write_atomically, write_png
-from ..render import CELL_PX_RANGE
+from ...framefiles import FRAMES_DIR, MANIFEST_NAME, decoded, partial_path, read_manifest, write_atomically, write_png
+from ...render import CELL_PX_RANGE
 from .rule import (DIVERGENCE_FACTOR, FRACTION, RULE, SMOOTHING, LearningRateRange, Suggestion, smooth,
                    smooth_without_lag, suggest)
 
@@ -129,7 +129,7 @@ def lr_find(*, dataset: str = "fashion_mnist", out_dir="output/lr_find", data_di
         max_lr: the last batch's, if training has not diverged before.
         batches: batches at most, at least 2 (a few hundred).
         batch_size: examples per batch.
-        optimizer: a Keras optimizer name (see `vizcallbacks.compare.OPTIMIZERS`).
+        optimizer: a Keras optimizer name (see `vizcallbacks.apps.compare.OPTIMIZERS`).
         seed: initial weights and the order of the examples.
         smoothing: the moving average's weight of the past, in [0, 1).
         divergence_factor: k, above 1: diverged when the smoothed loss passes k x its lowest.
@@ -151,8 +151,8 @@ def lr_find(*, dataset: str = "fashion_mnist", out_dir="output/lr_find", data_di
         ValueError: an argument is not valid, or does not fit the dataset.
         FileExistsError: `out_dir` holds a test and `overwrite` is False.
     """
-    from ..compare.grid import HYPERPARAMETERS
-    from ..datasets import canonical_name, check_test_indices
+    from ..compare.configs import HYPERPARAMETERS
+    from ...demos.datasets import canonical_name, check_test_indices
 
     lr_range, formats = _check(min_lr=min_lr, max_lr=max_lr, batches=batches, batch_size=batch_size,
                                smoothing=smoothing, divergence_factor=divergence_factor, fraction=fraction, seed=seed,
@@ -207,7 +207,7 @@ def _load(dataset: str, data_dir, image_indices: Sequence[int], *, seed: int, co
     """The examples the test reads, in order (a shuffled permutation per epoch, from the
     seed, as `compare` orders them), and the images the frames show."""
     from ..compare.schedule import training_order
-    from ..datasets import check_test_indices, load_dataset
+    from ...demos.datasets import check_test_indices, load_dataset
 
     (x_train, y_train), (x_test, y_test), class_names = load_dataset(dataset, data_dir=data_dir)
     check_test_indices(image_indices, test_count=len(x_test), dataset=dataset)
@@ -223,8 +223,8 @@ def _train(data: _Data, lr_range: LearningRateRange, out_dir: Path, *, batch_siz
     """The test itself: one batch per epoch, the learning rate set per epoch, a frame per batch."""
     import keras
 
-    from ..callback import PlotConvCallback
-    from ..models import default_cnn
+    from ...callback import PlotConvCallback
+    from ...demos.models import default_cnn
     from .callback import RangeTest
     from .strip import LossStrip
 
@@ -244,7 +244,7 @@ def _train(data: _Data, lr_range: LearningRateRange, out_dir: Path, *, batch_siz
 
 def _movies(out_dir: Path, frames: list[Path], last: np.ndarray, palette, *, formats, fps, overwrite) -> list:
     """Each movie: the callback's frames, then the suggestion's, held a while."""
-    from ..movie import stitch
+    from ...movie import stitch
 
     movies = []
     for fmt in formats:
