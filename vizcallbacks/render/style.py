@@ -80,7 +80,11 @@ class FrameStyle:
     __hash__ = None  # the vocabulary is a mapping: compare styles, do not hash them
 
     def replace(self, **changes) -> FrameStyle:
-        """A copy with `changes` (field=value) applied and checked again."""
+        """A copy with `changes` applied and checked again.
+
+        Args:
+            **changes: field=value for each field to change.
+        """
         unknown = sorted(set(changes) - {field.name for field in dataclasses.fields(self)})
         if unknown:
             raise TypeError(f"FrameStyle has no field {', '.join(unknown)}. Valid: "
@@ -101,7 +105,11 @@ class FrameStyle:
 
     @classmethod
     def from_dict(cls, values: Mapping) -> FrameStyle:
-        """The style `to_dict` wrote (unknown keys are refused, so a typo is not lost)."""
+        """The style `to_dict` wrote (unknown keys are refused, so a typo is not lost).
+
+        Args:
+            values: a mapping of field names to values, as `to_dict` returns.
+        """
         values = dict(values)
         if isinstance(values.get("vocabulary"), Mapping):
             values["vocabulary"] = {int(key): word for key, word in values["vocabulary"].items()}
@@ -152,7 +160,11 @@ STYLE_FIELDS = tuple(field.name for field in dataclasses.fields(FrameStyle))
 
 
 def check_style(style) -> FrameStyle:
-    """`style`, or the default `FrameStyle()` for None; a TypeError for anything else."""
+    """`style`, or the default `FrameStyle()` for None; a TypeError for anything else.
+
+    Args:
+        style: what the caller received.
+    """
     if style is None:
         return FrameStyle()
     if not isinstance(style, FrameStyle):
