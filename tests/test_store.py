@@ -106,6 +106,15 @@ def test_what_uint8_cannot_hold_is_kept_exactly(tmp_path):
 
 
 @pytest.mark.once
+def test_the_drawing_options_come_back_as_a_frame_style(tmp_path):
+    from vizcallbacks import FrameStyle
+
+    style = FrameStyle(channels=(0, 3), cmap="viridis", cell_px=24, class_names=("a", "b"), vocabulary=["<pad>", "hi"])
+    write(tmp_path, [1], style=style)
+    assert FrameStyle.from_dict(open_run(tmp_path).style) == style
+
+
+@pytest.mark.once
 def test_open_run_finds_the_store_from_the_run_folder_or_itself(tmp_path):
     write(tmp_path / "frames", [1])
     assert open_run(tmp_path / "frames").steps == [1]
