@@ -315,6 +315,59 @@ def test_sigkill_while_appending_leaves_every_frame_whole(tmp_path):
         np.testing.assert_array_equal(run.output(), np.stack([fake_output(step) for step in run.steps]))
 
 
+_KILLED_AT_FRAME_4 = textwrap.dedent("""
+    import os, pathlib, signal, sys
+    from test_store import fake_frame, fake_output, images
+    from vizcallbacks.record import StoreWriter
+
+    where, real_write_bytes, real_replace = sys.argv[2], pathlib.Path.write_bytes, os.replace
+
+    def write_half_then_die(self, data):  # in the middle of frame 4's temporary file
+        if "0000000004" in self.name:
+            real_write_bytes(self, data[:len(data) // 2])
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_write_bytes(self, data)
+
+    def replace_then_die(source, target):  # frame 4 in place, its index line not yet written
+        real_replace(source, target)
+        if "0000000004" in str(target):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    if where == "file":
+        pathlib.Path.write_bytes = write_half_then_die
+    else:
+        os.replace = replace_then_die
+    with StoreWriter(sys.argv[1], images=images()) as store:
+        for step in range(1, 10):
+            store.append(step, fake_frame(step), fake_output(step), figures={"step": step})
+""")
+
+
+@pytest.mark.once
+@pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL as on Linux")
+@pytest.mark.parametrize("where, whole", [("file", [1, 2, 3]), ("index", [1, 2, 3, 4])])
+def test_sigkill_at_the_worst_moments(tmp_path, where, whole):
+    """Killed with half of frame 4's file written: frames 1-3 are read, the half file is
+    never listed and the next writer removes it. Killed after frame 4's file is in place
+    and before its index line: frame 4 is read, its figures from its own file."""
+    script = tmp_path / "killed.py"
+    script.write_text(_KILLED_AT_FRAME_4)
+    env = {**_ENV, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
+    result = subprocess.run([sys.executable, str(script), str(tmp_path / "run"), where], env=env, timeout=120)
+    assert result.returncode == -signal.SIGKILL
+    store_dir = tmp_path / "run" / "store"
+    assert len(list(store_dir.glob(".*.partial"))) == (where == "file")
+    assert (store_dir / INDEX_NAME).read_text().count("\n") == 3
+    run = open_run(tmp_path / "run")
+    assert run.steps == whole and [figures["step"] for figures in run.figures] == whole
+    np.testing.assert_allclose(run.activations("dense")[-1], fake_frame(whole[-1])["dense"], atol=0.05)
+    with StoreWriter(tmp_path / "run") as store:  # resumed: after the last whole frame
+        assert store.last_step == whole[-1]
+        store.append(whole[-1] + 1, fake_frame(5), fake_output(5), figures={"step": whole[-1] + 1})
+    assert open_run(tmp_path / "run").steps == whole + [whole[-1] + 1]
+    assert not list(store_dir.glob(".*.partial"))
+
+
 @pytest.mark.once
 def test_the_reader_needs_neither_keras_nor_a_backend(tmp_path):
     """Written and read in a process where Keras, TensorFlow, JAX, PyTorch, matplotlib and
