@@ -24,6 +24,7 @@ _EXPORTS = {
     "write_page": "apps.page",
     "compare_runs": "apps.compare",
     "lr_find": "apps.lr_find",
+    "open_run": "record.reader",
 }
 
 __all__ = sorted(_EXPORTS)

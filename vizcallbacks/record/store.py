@@ -1,0 +1,602 @@
+"""The activation store: what every frame was drawn from, kept as data, and `StoreWriter`,
+which writes it.
+
+A run folder's store is a folder, `STORE_DIR` (``store/``), holding:
+
+- one compressed NumPy archive per frame, ``step-0000000250.npz`` (`frame_file_name`): the
+  recorded layers' outputs for the shown inputs (all channels), the model's output, the
+  frame's step and its figures (JSON);
+- ``meta.json`` (`META_NAME`): the store format's version, the recorded layers in model
+  order with each one's shape (per input) and dtype, the model output's, the precision
+  kept, and the drawing options (`FrameStyle.to_dict()`) when given;
+- ``inputs.npz`` (`INPUTS_NAME`): the input images shown, and their labels, once;
+- ``index.jsonl`` (`INDEX_NAME`): one line per frame (step, file, figures), so that a reader
+  learns the steps and figures without opening every frame. It is only a shortcut: the frame
+  files are the truth, and the index is rebuilt from them when it disagrees.
+
+Why one file per frame, written atomically, and not Zarr or HDF5: a frame's archive is
+written whole to a hidden temporary file and renamed into place (`os.replace`, atomic on
+POSIX and Windows), the way the PNG frames are. A run killed with SIGKILL at any moment
+therefore leaves every earlier frame whole and readable, and at most a hidden ``.partial``
+file, which no reader lists and the next writer removes. HDF5 keeps one file whose
+metadata a kill in mid-write can corrupt, losing the whole run; Zarr is safe per chunk but
+is a dependency (not installed here) whose metadata and chunks are separate writes. The
+``.npz`` format needs NumPy alone, so a laptop without Keras, TensorFlow, JAX or PyTorch
+reads a store recorded on a GPU box; every member is compressed on its own, so reading one
+layer over time decompresses that layer only (`vizcallbacks.record.reader`).
+
+Precision (`PRECISIONS`). The default, "uint8", keeps each layer's output quantised to 256
+levels per channel with a stored scale and offset (float32): for maps and sequences the
+range is that of one input's channel over its positions, for vectors that of one unit over
+the inputs. Each value is kept within 1/510 of that range; a channel's minimum and maximum
+are kept (ReLU's zeros exactly). Measured for the demo's default CNN (7 inputs of 28x28x1,
+all seven layers recorded, untrained and after an epoch): 0.27-0.28 MB a frame for
+Fashion-MNIST images and 0.38-0.40 MB for random ones, against 0.45-0.47 and 0.62-0.67 MB in
+float16 (over the 0.5 MB budget on noisy inputs) and 0.83-1.29 MB in float32. "float16" keeps about three significant
+digits (relative error below 1/2048; under 6e-5, within 3e-8); "float32" is lossless. Whatever the precision, a
+layer whose output is not finite in a frame (a diverged run) or too large for float16 is
+kept in float32 in that frame, integer outputs in their own dtype, and the model's output
+always in float32 (it is small, and probabilities are read as figures).
+
+>>> with StoreWriter("run", images=x_test[:7], labels=y_test[:7]) as store:
+...     store.append(250, {"conv1": conv1_out, "dense": dense_out}, output=probabilities,
+...                  figures={"epoch": 1, "batch": 249, "loss": 0.41})
+>>> vizcallbacks.open_run("run").activations("conv1").shape
+(1, 7, 26, 26, 64)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from ..checks import check_bool, check_choice, check_path, check_writable_dir, is_int
+from ..framefiles import PARTIAL_GLOB, write_atomically
+
+__all__ = ["STORE_DIR", "META_NAME", "INPUTS_NAME", "INDEX_NAME", "FORMAT_VERSION", "PRECISIONS",
+           "DEFAULT_PRECISION", "FRAME_FILE_PATTERN", "frame_file_name", "frame_files", "read_meta",
+           "read_index", "frame_figures", "layer_member", "decode_member", "StoreWriter"]
+
+#: The store's folder in a run folder.
+STORE_DIR = "store"
+#: The store's description, in its folder.
+META_NAME = "meta.json"
+#: The inputs shown (images, labels), once, in the store's folder.
+INPUTS_NAME = "inputs.npz"
+#: One JSON line per frame: {"step", "file", "figures"}; rebuilt from the frames when torn.
+INDEX_NAME = "index.jsonl"
+#: The version of the layout described above. A reader refuses a store of a later version.
+FORMAT_VERSION = 1
+#: How layer outputs are kept (see the module's docstring).
+PRECISIONS = ("uint8", "float16", "float32")
+DEFAULT_PRECISION = "uint8"
+#: A frame's file: `frame_file_name`'s names, with the step as group 1.
+FRAME_FILE_PATTERN = re.compile(r"step-(\d+)\.npz")
+
+_FORMAT_NAME = "vizcallbacks activation store"
+_FLOAT16_MAX = float(np.finfo(np.float16).max)
+_LEVELS = 255  # uint8's largest level
+# zlib's fastest level: on the demo's frames four times faster than NumPy's (level 6), for
+# 2% more bytes; the frames are compressed in the pipeline's worker, beside training.
+_COMPRESS_LEVEL = 1
+
+
+def frame_file_name(step: int) -> str:
+    """The file of the frame at `step`, zero-padded so that names sort in step order.
+
+    Args:
+        step: the frame's training step, 0 or more.
+
+    Returns:
+        `step-{step:010d}.npz`, e.g. `frame_file_name(250)` is `"step-0000000250.npz"`.
+    """
+    return f"step-{step:010d}.npz"
+
+
+def frame_files(store_dir) -> dict[int, Path]:
+    """The whole frame files in a store's folder (never a `.partial` one), by step.
+
+    Args:
+        store_dir: the store's folder.
+
+    Returns:
+        {step: path}, in step order; empty when the folder does not exist.
+    """
+    folder = Path(store_dir)
+    found = {}
+    for path in folder.glob("step-*.npz") if folder.is_dir() else ():
+        match = FRAME_FILE_PATTERN.fullmatch(path.name)
+        if match:
+            found[int(match[1])] = path
+    return dict(sorted(found.items()))
+
+
+def read_meta(store_dir, *, argument: str = "path") -> dict:
+    """The store's `meta.json`, refused when a later vizcallbacks wrote it.
+
+    Args:
+        store_dir: the store's folder.
+        argument: what the messages name first (the caller's argument).
+
+    Returns:
+        The description, a dict.
+
+    Raises:
+        FileNotFoundError: the folder holds no `meta.json`.
+        ValueError: it is not a store's description, or its format version is later than
+            `FORMAT_VERSION`: a newer vizcallbacks wrote it.
+    """
+    path = Path(store_dir) / META_NAME
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{argument}: no activation store at '{store_dir}' ({META_NAME} is missing).") \
+            from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{argument}: '{path}' is not a valid {META_NAME} ({error}).") from None
+    version = meta.get("format_version") if isinstance(meta, dict) else None
+    if not is_int(version) or meta.get("format") != _FORMAT_NAME:
+        raise ValueError(f"{argument}: '{path}' does not describe a vizcallbacks activation store "
+                         f"(no \"format\": {_FORMAT_NAME!r} with an integer \"format_version\").")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{argument}: the activation store at '{store_dir}' has store format version {version}, written by "
+            f"a newer vizcallbacks ({meta.get('written_by', 'unknown version')}); this vizcallbacks "
+            f"({_package_version()}) reads store format versions up to {FORMAT_VERSION}. Upgrade vizcallbacks "
+            "(pip install --upgrade vizcallbacks) to read it.")
+    return meta
+
+
+def _package_version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def read_index(store_dir) -> dict[int, dict]:
+    """The index's entries by step, the last line of a step winning; lines that do not parse
+    (the torn last line of a killed run) are left out: the frame files are the truth.
+
+    Args:
+        store_dir: the store's folder.
+
+    Returns:
+        {step: {"step", "file", "figures"}}; empty without an index.
+    """
+    try:
+        data = (Path(store_dir) / INDEX_NAME).read_bytes()
+    except FileNotFoundError:
+        return {}
+    entries = {}
+    for raw in data.split(b"\n"):
+        try:
+            entry = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(entry, dict) and is_int(entry.get("step")) and isinstance(entry.get("file"), str):
+            entries[entry["step"]] = entry
+    return entries
+
+
+def layer_member(position: int) -> str:
+    """The archive member that holds the layer at `position` in the store's layers.
+
+    Args:
+        position: the layer's index in `meta["layers"]`.
+
+    Returns:
+        `"layer{position}"`; quantised layers add `".scale"` and `".offset"` members.
+    """
+    return f"layer{position}"
+
+
+def decode_member(archive, member: str) -> np.ndarray:
+    """A layer's (or the output's) values from one frame's archive, as float32.
+
+    Args:
+        archive: the frame's opened archive (`np.load(path)`); only `member` and its
+            scale and offset are read from it.
+        member: the member's name (`layer_member`, or `"output"`).
+
+    Returns:
+        A float32 array (inputs, ...).
+    """
+    values = archive[member]
+    if values.dtype != np.uint8 or f"{member}.scale" not in archive.files:
+        return values.astype(np.float32)
+    scale, offset = archive[f"{member}.scale"], archive[f"{member}.offset"]
+    return (values.astype(np.float32) * scale + offset).astype(np.float32, copy=False)
+
+
+def _encode(values: np.ndarray, member: str, precision: str) -> dict[str, np.ndarray]:
+    """`values` as the members that keep them at `precision` (see the module's docstring)."""
+    if not np.issubdtype(values.dtype, np.floating):
+        return {member: values}
+    finite = bool(np.isfinite(values).all())
+    if precision == "float32" or not finite:
+        return {member: values.astype(np.float32)}
+    if precision == "float16":
+        big = values.size and float(np.abs(values).max()) > _FLOAT16_MAX
+        return {member: values.astype(np.float32 if big else np.float16)}
+    return _quantised(values.astype(np.float32), member)
+
+
+def _quantised(values: np.ndarray, member: str) -> dict[str, np.ndarray]:
+    """uint8 levels with a float32 scale and offset per channel: for maps and sequences per
+    input and channel (over positions), for vectors per unit (over the inputs)."""
+    axes = tuple(range(1, values.ndim - 1)) if values.ndim >= 3 else (0,)
+    low = values.min(axis=axes, keepdims=True) if values.size else np.zeros((1,) * values.ndim, np.float32)
+    high = values.max(axis=axes, keepdims=True) if values.size else low
+    scale = (high - low) / _LEVELS
+    levels = np.rint((values - low) / np.where(scale > 0, scale, 1))
+    return {member: np.clip(levels, 0, _LEVELS).astype(np.uint8),
+            f"{member}.scale": scale.astype(np.float32), f"{member}.offset": low.astype(np.float32)}
+
+
+def _json_value(value):
+    """`value` as JSON can hold it: numpy numbers as Python's, non-finite numbers as null."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item) for item in value]
+    return value
+
+
+def _archive_bytes(members: Mapping[str, np.ndarray]) -> bytes:
+    """`members` as an `.npz` archive (what `np.savez_compressed` writes, and `np.load`
+    reads), each member deflated at `_COMPRESS_LEVEL`."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=_COMPRESS_LEVEL) as archive:
+        for name, values in members.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(values), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _same_array(a, b) -> bool:
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
+def frame_figures(path) -> dict:
+    """The figures of one frame, read from its file (its "figures" member only).
+
+    Args:
+        path: the frame's file.
+
+    Returns:
+        The figures, a dict (empty when the frame had none).
+
+    Raises:
+        ValueError: the file is not a frame's archive.
+    """
+    try:
+        with np.load(path) as archive:
+            return json.loads(archive["figures"].tobytes().decode("utf-8"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise ValueError(f"activation store: '{path}' is not a readable frame file ({error}).") from error
+
+
+def _style_dict(style) -> dict | None:
+    if style is None:
+        return None
+    if hasattr(style, "to_dict"):
+        return _json_value(style.to_dict())
+    if isinstance(style, Mapping):
+        return _json_value(dict(style))
+    raise TypeError("style must be a vizcallbacks.FrameStyle, a mapping of its fields, or None. "
+                    f"Received: style={style!r} ({type(style).__name__}).")
+
+
+def _optional_array(value, argument: str) -> np.ndarray | None:
+    if value is None:
+        return None
+    array = np.asarray(value)
+    if array.dtype == object or array.ndim == 0:
+        raise TypeError(f"{argument} must be an array with one entry per input shown, or None. "
+                        f"Received: {argument} of type {type(value).__name__}"
+                        f"{'' if array.dtype == object else ' with no axes'}.")
+    return array
+
+
+class StoreWriter:
+    """Writes a run's activation store, `run_dir/store/`, one frame at a time: each frame's
+    archive atomically, then its index line, flushed. Not thread-safe: one thread appends.
+
+    Opening a store that is there continues it after its last whole frame (what a killed
+    run was writing is removed), unless `overwrite` starts it afresh.
+
+    >>> store = StoreWriter("run", images=x_test[:7], labels=y_test[:7], style=FrameStyle())
+    >>> store.open()                 # optional: fails early (a newer store, other inputs)
+    >>> store.append(50, {"conv1": conv1_out, "dense": dense_out}, output=probabilities,
+    ...              figures={"epoch": 1, "batch": 49, "loss": 0.9})
+    >>> store.close()
+
+    Args:
+        run_dir: the run folder (a callback's frames_dir, a `train` output folder, a compare
+            run's folder); the store is its `store/` folder, made when the writer opens.
+        images: the inputs shown, one entry per input (the activations' first axis); kept
+            once, exactly. None when there are none to keep.
+        labels: their labels, one per input; None for none.
+        style: the drawing options, a `FrameStyle` (kept as its `to_dict()`) or a mapping of
+            its fields; None for none.
+        precision: how layer outputs are kept: "uint8" (per-channel levels), "float16" or
+            "float32" (see the module's docstring); None for the existing store's, or
+            "uint8" for a new one.
+        overwrite: start afresh, removing the store that is there, and let a step appended
+            again replace its frame; otherwise an existing store is continued and a step it
+            holds is refused.
+    """
+
+    def __init__(self, run_dir, *, images=None, labels=None, style=None, precision: str | None = None,
+                 overwrite: bool = False):
+        self.store_dir = check_path(run_dir, "run_dir") / STORE_DIR
+        self.images = _optional_array(images, "images")
+        self.labels = _optional_array(labels, "labels")
+        if self.images is not None and self.labels is not None and len(self.labels) != len(self.images):
+            raise ValueError(f"labels must have one entry per image: {len(self.images)} images. "
+                             f"Received: labels of length {len(self.labels)}.")
+        self.style = _style_dict(style)
+        self.precision = None if precision is None else check_choice(precision, "precision", PRECISIONS)
+        self.overwrite = check_bool(overwrite, "overwrite")
+        self._meta: dict | None = None
+        self._steps: set[int] = set()
+        self._index = None
+
+    @property
+    def steps(self) -> list[int]:
+        """The steps the store holds, in order (opens the store)."""
+        self.open()
+        return sorted(self._steps)
+
+    @property
+    def last_step(self) -> int | None:
+        """The last step the store holds, None when it holds no frame (opens the store)."""
+        return max(self.steps, default=None)
+
+    def open(self) -> StoreWriter:
+        """Make the store ready: start it, or continue the one there; called by the first
+        `append` when not before. Calling it again does nothing.
+
+        Returns:
+            The writer.
+
+        Raises:
+            ValueError: the folder cannot be written; the store there was written by a
+                newer vizcallbacks, at another precision, or for other inputs.
+        """
+        if self._meta is not None:
+            return self
+        check_writable_dir(self.store_dir, "run_dir")
+        if self.overwrite:
+            self._clear()
+        for stale in self.store_dir.glob(PARTIAL_GLOB):
+            stale.unlink()  # what a killed run was writing
+        if (self.store_dir / META_NAME).exists():
+            meta = self._continued(read_meta(self.store_dir, argument="run_dir"))
+        else:
+            meta = self._begun()
+        self._steps = set(frame_files(self.store_dir))
+        self._repair_index()
+        self._index = open(self.store_dir / INDEX_NAME, "a", encoding="utf-8")
+        self._meta = meta
+        return self
+
+    def _clear(self) -> None:
+        for path in [*frame_files(self.store_dir).values(), *self.store_dir.glob(PARTIAL_GLOB)]:
+            path.unlink()
+        for name in (INDEX_NAME, INPUTS_NAME, META_NAME):
+            (self.store_dir / name).unlink(missing_ok=True)
+
+    def _begun(self) -> dict:
+        """A new store's description, written with its inputs."""
+        meta = {"format": _FORMAT_NAME, "format_version": FORMAT_VERSION,
+                "written_by": f"vizcallbacks {_package_version()}",
+                "precision": self.precision or DEFAULT_PRECISION, "layers": None, "output": None,
+                "inputs": None, "style": self.style}
+        self._write_inputs(meta)
+        self._write_meta(meta)
+        return meta
+
+    def _write_meta(self, meta: dict) -> None:
+        write_atomically(self.store_dir / META_NAME, json.dumps(meta, indent=1).encode("utf-8"))
+
+    def _write_inputs(self, meta: dict) -> None:
+        inputs = {name: array for name, array in (("images", self.images), ("labels", self.labels))
+                  if array is not None}
+        if inputs:
+            write_atomically(self.store_dir / INPUTS_NAME, _archive_bytes(inputs))
+            meta["inputs"] = INPUTS_NAME
+
+    def _continued(self, meta: dict) -> dict:
+        """The description of the store there, checked against this writer's arguments;
+        inputs or a style it lacks are added."""
+        kept = meta.get("precision")
+        if self.precision is not None and self.precision != kept:
+            raise ValueError(
+                f"run_dir: the activation store at '{self.store_dir}' keeps precision {kept!r}, and this "
+                f"run continues it. Received: precision={self.precision!r}; pass precision=None (or "
+                f"{kept!r}) to continue it, or overwrite=True to start afresh.")
+        changed = self._check_inputs(meta)
+        if self.style is not None and self.style != meta.get("style"):
+            meta["style"], changed = self.style, True
+        if changed:
+            self._write_meta(meta)
+        return meta
+
+    def _check_inputs(self, meta: dict) -> bool:
+        """Whether the inputs were written now (the store had none); a ValueError when the
+        store's inputs differ from this writer's."""
+        if self.images is None and self.labels is None:
+            return False
+        if meta.get("inputs") is None:
+            self._write_inputs(meta)
+            return True
+        with np.load(self.store_dir / meta["inputs"]) as stored:
+            for name, array in (("images", self.images), ("labels", self.labels)):
+                if array is not None and (name not in stored.files or not _same_array(stored[name], array)):
+                    raise ValueError(
+                        f"{name}: the activation store at '{self.store_dir}' was recorded with other {name} "
+                        "than these; a run that continues it must show the same inputs. Pass "
+                        "overwrite=True to start afresh, or choose another folder.")
+        return False
+
+    def _repair_index(self) -> None:
+        """Rewrite the index from the frame files when it does not list exactly them (a
+        torn last line, a frame whose line was never written, a step written twice)."""
+        entries = read_index(self.store_dir)
+        lines = []
+        for step, path in frame_files(self.store_dir).items():
+            entry = entries.get(step)
+            if entry is None or entry["file"] != path.name:
+                entry = {"step": step, "file": path.name, "figures": frame_figures(path)}
+            lines.append(json.dumps(entry) + "\n")
+        wanted = "".join(lines).encode("utf-8")
+        index = self.store_dir / INDEX_NAME
+        if not index.exists() or index.read_bytes() != wanted:
+            write_atomically(index, wanted)
+
+    def append(self, step: int, activations: Mapping[str, np.ndarray], output=None, figures=None) -> Path:
+        """Record one frame: its file is written whole or not at all, then its index line.
+
+        Args:
+            step: the frame's training step (0 or more): its key in the store.
+            activations: {layer name: its output for the shown inputs, (inputs, ...)}, in
+                model order; every frame records the same layers, the first fixes them.
+            output: the model's output for the inputs (inputs, ...); given for every frame or
+                for none.
+            figures: the frame's figures ({"epoch": 1, "loss": 0.4, ...}), JSON-ready values;
+                non-finite numbers are kept as null.
+
+        Returns:
+            The frame's file.
+
+        Raises:
+            FileExistsError: the store holds `step` already, and `overwrite` is False.
+            TypeError, ValueError: an argument is not what is described above.
+        """
+        self.open()
+        if not is_int(step) or step < 0:
+            raise ValueError(f"step must be an integer, 0 or more. Received: step={step!r}.")
+        step = int(step)
+        if step in self._steps and not self.overwrite:
+            raise FileExistsError(
+                f"the activation store at '{self.store_dir}' holds step {step} already, and it is kept. "
+                "Pass overwrite=True to replace it.")
+        arrays = self._checked(activations)
+        output = None if output is None else np.asarray(output)
+        if self._meta["layers"] is None:
+            self._fix_layers(arrays, output)
+        self._check_layers(arrays, output)
+        figures = _json_value(dict(figures or {}))
+        path = self.store_dir / frame_file_name(step)
+        write_atomically(path, _archive_bytes(self._members(step, arrays, output, figures)))
+        self._index.write(json.dumps({"step": step, "file": path.name, "figures": figures}) + "\n")
+        self._index.flush()
+        self._steps.add(step)
+        return path
+
+    def _members(self, step: int, arrays: dict, output, figures: dict) -> dict[str, np.ndarray]:
+        members = {"step": np.int64(step),
+                   "figures": np.frombuffer(json.dumps(figures).encode("utf-8"), dtype=np.uint8)}
+        for position, layer in enumerate(self._meta["layers"]):
+            members.update(_encode(arrays[layer["name"]], layer_member(position), self._meta["precision"]))
+        if output is not None:
+            members["output"] = output if not np.issubdtype(output.dtype, np.floating) \
+                else output.astype(np.float32)
+        return members
+
+    def _checked(self, activations) -> dict[str, np.ndarray]:
+        """The layer outputs as arrays, all for the same inputs."""
+        if not isinstance(activations, Mapping) or not activations:
+            raise TypeError("activations must be a non-empty dict of {layer name: output array (inputs, ...)}. "
+                            f"Received: {type(activations).__name__} {activations!r:.200}.")
+        arrays = {}
+        for name, values in activations.items():
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"activations: layer names must be non-empty strings. Received: {name!r}.")
+            arrays[name] = np.asarray(values)
+            if arrays[name].ndim == 0 or arrays[name].dtype.kind not in "biuf":
+                raise TypeError(f"activations[{name!r}] must be a numeric array (inputs, ...). Received: "
+                                f"dtype {arrays[name].dtype}, shape {arrays[name].shape}.")
+        counts = {name: len(values) for name, values in arrays.items()}
+        expected = len(self.images) if self.images is not None else next(iter(counts.values()))
+        wrong = {name: count for name, count in counts.items() if count != expected}
+        if wrong:
+            raise ValueError(f"activations: every layer's output must have one entry per input shown "
+                             f"({expected}) on its first axis. Received: {wrong}.")
+        return arrays
+
+    def _fix_layers(self, arrays: dict, output) -> None:
+        """The first frame fixes the store's layers (in its order) and output."""
+        self._meta["layers"] = [{"name": name, "shape": list(values.shape[1:]), "dtype": str(values.dtype)}
+                                for name, values in arrays.items()]
+        self._meta["output"] = None if output is None else {"shape": list(output.shape[1:]),
+                                                             "dtype": str(output.dtype)}
+        self._write_meta(self._meta)
+
+    def _check_layers(self, arrays: dict, output) -> None:
+        layers = {layer["name"]: tuple(layer["shape"]) for layer in self._meta["layers"]}
+        received = {name: values.shape[1:] for name, values in arrays.items()}
+        if received != layers:
+            raise ValueError(
+                f"activations: the activation store at '{self.store_dir}' records the layers "
+                f"{_shapes_text(layers)}; every frame must record the same. Received: {_shapes_text(received)}. "
+                "Pass overwrite=True to start afresh, or choose another folder.")
+        expected = self._meta["output"]
+        if (output is None) != (expected is None) or (
+                output is not None and list(output.shape[1:]) != expected["shape"]):
+            want = "no output" if expected is None else f"an output of shape (inputs, *{tuple(expected['shape'])})"
+            got = "none" if output is None else f"shape {output.shape}"
+            raise ValueError(f"output: the activation store at '{self.store_dir}' records {want} for every "
+                             f"frame. Received: {got}.")
+
+    def discard_after(self, step: int) -> list[int]:
+        """Remove the frames after `step`: a resumed run that draws them again, with
+        overwrite, makes them anew (as `FramesFolder.prepare` does for the PNGs).
+
+        Args:
+            step: the last step kept.
+
+        Returns:
+            The steps removed, in order.
+        """
+        self.open()
+        if not is_int(step):
+            raise TypeError(f"step must be an integer. Received: step={step!r} ({type(step).__name__}).")
+        removed = [kept for kept in sorted(self._steps) if kept > step]
+        for kept in removed:
+            (self.store_dir / frame_file_name(kept)).unlink(missing_ok=True)
+            self._steps.discard(kept)
+        if removed:
+            self._index.close()
+            self._repair_index()
+            self._index = open(self.store_dir / INDEX_NAME, "a", encoding="utf-8")
+        return removed
+
+    def close(self) -> None:
+        """Close the index; calling it again does nothing. Every frame appended is kept."""
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        self._meta = None
+
+    def __enter__(self) -> StoreWriter:
+        return self.open()
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _shapes_text(layers: Mapping[str, tuple]) -> str:
+    return ", ".join(f"{name} {tuple(shape)}" for name, shape in layers.items()) or "none"
