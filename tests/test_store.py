@@ -18,7 +18,7 @@ import pytest
 import vizcallbacks
 from conftest import REPO
 from vizcallbacks.record import FORMAT_VERSION, StoreWriter, open_run
-from vizcallbacks.record.store import INDEX_NAME, META_NAME, frame_file_name
+from vizcallbacks.record.format import INDEX_NAME, META_NAME, frame_file_name
 
 INPUTS = 3
 _ENV = {**os.environ, "PYTHONPATH": str(REPO)}

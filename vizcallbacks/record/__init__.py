@@ -8,6 +8,7 @@ Both need NumPy only: a store recorded on a GPU box is read on a laptop without 
 """
 
 from .reader import RecordedFrame, RecordedRun, open_run
-from .store import FORMAT_VERSION, PRECISIONS, STORE_DIR, StoreWriter
+from .format import FORMAT_VERSION, PRECISIONS, STORE_DIR
+from .store import StoreWriter
 
 __all__ = ["open_run", "RecordedRun", "RecordedFrame", "StoreWriter", "STORE_DIR", "FORMAT_VERSION", "PRECISIONS"]

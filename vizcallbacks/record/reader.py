@@ -18,7 +18,7 @@ import numpy as np
 
 from ..checks import check_path, is_int
 from ..framefiles import FRAMES_DIR, RUNS_DIR
-from .store import (META_NAME, STORE_DIR, decode_member, frame_figures, frame_files, layer_member,
+from .format import (META_NAME, STORE_DIR, decode_member, frame_figures, frame_files, layer_member,
                     read_index, read_meta)
 
 __all__ = ["open_run", "RecordedRun", "RecordedFrame"]

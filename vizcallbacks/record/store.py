@@ -1,42 +1,5 @@
-"""The activation store: what every frame was drawn from, kept as data, and `StoreWriter`,
-which writes it.
-
-A run folder's store is a folder, `STORE_DIR` (``store/``), holding:
-
-- one compressed NumPy archive per frame, ``step-0000000250.npz`` (`frame_file_name`): the
-  recorded layers' outputs for the shown inputs (all channels), the model's output, the
-  frame's step and its figures (JSON);
-- ``meta.json`` (`META_NAME`): the store format's version, the recorded layers in model
-  order with each one's shape (per input) and dtype, the model output's, the precision
-  kept, and the drawing options (`FrameStyle.to_dict()`) when given;
-- ``inputs.npz`` (`INPUTS_NAME`): the input images shown, and their labels, once;
-- ``index.jsonl`` (`INDEX_NAME`): one line per frame (step, file, figures), so that a reader
-  learns the steps and figures without opening every frame. It is only a shortcut: the frame
-  files are the truth, and the index is rebuilt from them when it disagrees.
-
-Why one file per frame, written atomically, and not Zarr or HDF5: a frame's archive is
-written whole to a hidden temporary file and renamed into place (`os.replace`, atomic on
-POSIX and Windows), the way the PNG frames are. A run killed with SIGKILL at any moment
-therefore leaves every earlier frame whole and readable, and at most a hidden ``.partial``
-file, which no reader lists and the next writer removes. HDF5 keeps one file whose
-metadata a kill in mid-write can corrupt, losing the whole run; Zarr is safe per chunk but
-is a dependency (not installed here) whose metadata and chunks are separate writes. The
-``.npz`` format needs NumPy alone, so a laptop without Keras, TensorFlow, JAX or PyTorch
-reads a store recorded on a GPU box; every member is compressed on its own, so reading one
-layer over time decompresses that layer only (`vizcallbacks.record.reader`).
-
-Precision (`PRECISIONS`). The default, "uint8", keeps each layer's output quantised to 256
-levels per channel with a stored scale and offset (float32): for maps and sequences the
-range is that of one input's channel over its positions, for vectors that of one unit over
-the inputs. Each value is kept within 1/510 of that range; a channel's minimum and maximum
-are kept (ReLU's zeros exactly). Measured for the demo's default CNN (7 inputs of 28x28x1,
-all seven layers recorded, untrained and after an epoch): 0.27-0.28 MB a frame for
-Fashion-MNIST images and 0.38-0.40 MB for random ones, against 0.45-0.47 and 0.62-0.67 MB in
-float16 (over the 0.5 MB budget on noisy inputs) and 0.83-1.29 MB in float32. "float16" keeps about three significant
-digits (relative error below 1/2048; under 6e-5, within 3e-8); "float32" is lossless. Whatever the precision, a
-layer whose output is not finite in a frame (a diverged run) or too large for float16 is
-kept in float32 in that frame, integer outputs in their own dtype, and the model's output
-always in float32 (it is small, and probabilities are read as figures).
+"""`StoreWriter`: writes a run's activation store (its format: `format.py`), one frame at a
+time, atomically, resuming after the last whole frame.
 
 >>> with StoreWriter("run", images=x_test[:7], labels=y_test[:7]) as store:
 ...     store.append(250, {"conv1": conv1_out, "dense": dense_out}, output=probabilities,
@@ -47,11 +10,7 @@ always in float32 (it is small, and probabilities are read as figures).
 
 from __future__ import annotations
 
-import io
 import json
-import math
-import re
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -59,254 +18,12 @@ import numpy as np
 
 from ..checks import check_bool, check_choice, check_path, check_writable_dir, is_int
 from ..framefiles import PARTIAL_GLOB, write_atomically
+from .format import (DEFAULT_PRECISION, FORMAT_NAME, FORMAT_VERSION, INDEX_NAME, INPUTS_NAME, META_NAME,
+                     PRECISIONS, STORE_DIR, archive_bytes, encode_member, frame_file_name, frame_files,
+                     frame_figures, json_value, layer_member, package_version, read_index, read_meta,
+                     same_array)
 
-__all__ = ["STORE_DIR", "META_NAME", "INPUTS_NAME", "INDEX_NAME", "FORMAT_VERSION", "PRECISIONS",
-           "DEFAULT_PRECISION", "FRAME_FILE_PATTERN", "frame_file_name", "frame_files", "read_meta",
-           "read_index", "frame_figures", "layer_member", "decode_member", "StoreWriter"]
-
-#: The store's folder in a run folder.
-STORE_DIR = "store"
-#: The store's description, in its folder.
-META_NAME = "meta.json"
-#: The inputs shown (images, labels), once, in the store's folder.
-INPUTS_NAME = "inputs.npz"
-#: One JSON line per frame: {"step", "file", "figures"}; rebuilt from the frames when torn.
-INDEX_NAME = "index.jsonl"
-#: The version of the layout described above. A reader refuses a store of a later version.
-FORMAT_VERSION = 1
-#: How layer outputs are kept (see the module's docstring).
-PRECISIONS = ("uint8", "float16", "float32")
-DEFAULT_PRECISION = "uint8"
-#: A frame's file: `frame_file_name`'s names, with the step as group 1.
-FRAME_FILE_PATTERN = re.compile(r"step-(\d+)\.npz")
-
-_FORMAT_NAME = "vizcallbacks activation store"
-_FLOAT16_MAX = float(np.finfo(np.float16).max)
-_LEVELS = 255  # uint8's largest level
-# zlib's fastest level: on the demo's frames four times faster than NumPy's (level 6), for
-# 2% more bytes; the frames are compressed in the pipeline's worker, beside training.
-_COMPRESS_LEVEL = 1
-
-
-def frame_file_name(step: int) -> str:
-    """The file of the frame at `step`, zero-padded so that names sort in step order.
-
-    Args:
-        step: the frame's training step, 0 or more.
-
-    Returns:
-        `step-{step:010d}.npz`, e.g. `frame_file_name(250)` is `"step-0000000250.npz"`.
-    """
-    return f"step-{step:010d}.npz"
-
-
-def frame_files(store_dir) -> dict[int, Path]:
-    """The whole frame files in a store's folder (never a `.partial` one), by step.
-
-    Args:
-        store_dir: the store's folder.
-
-    Returns:
-        {step: path}, in step order; empty when the folder does not exist.
-    """
-    folder = Path(store_dir)
-    found = {}
-    for path in folder.glob("step-*.npz") if folder.is_dir() else ():
-        match = FRAME_FILE_PATTERN.fullmatch(path.name)
-        if match:
-            found[int(match[1])] = path
-    return dict(sorted(found.items()))
-
-
-def read_meta(store_dir, *, argument: str = "path") -> dict:
-    """The store's `meta.json`, refused when a later vizcallbacks wrote it.
-
-    Args:
-        store_dir: the store's folder.
-        argument: what the messages name first (the caller's argument).
-
-    Returns:
-        The description, a dict.
-
-    Raises:
-        FileNotFoundError: the folder holds no `meta.json`.
-        ValueError: it is not a store's description, or its format version is later than
-            `FORMAT_VERSION`: a newer vizcallbacks wrote it.
-    """
-    path = Path(store_dir) / META_NAME
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{argument}: no activation store at '{store_dir}' ({META_NAME} is missing).") \
-            from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{argument}: '{path}' is not a valid {META_NAME} ({error}).") from None
-    version = meta.get("format_version") if isinstance(meta, dict) else None
-    if not is_int(version) or meta.get("format") != _FORMAT_NAME:
-        raise ValueError(f"{argument}: '{path}' does not describe a vizcallbacks activation store "
-                         f"(no \"format\": {_FORMAT_NAME!r} with an integer \"format_version\").")
-    if version > FORMAT_VERSION:
-        raise ValueError(
-            f"{argument}: the activation store at '{store_dir}' has store format version {version}, written by "
-            f"a newer vizcallbacks ({meta.get('written_by', 'unknown version')}); this vizcallbacks "
-            f"({_package_version()}) reads store format versions up to {FORMAT_VERSION}. Upgrade vizcallbacks "
-            "(pip install --upgrade vizcallbacks) to read it.")
-    return meta
-
-
-def _package_version() -> str:
-    from .. import __version__
-
-    return __version__
-
-
-def read_index(store_dir) -> dict[int, dict]:
-    """The index's entries by step, the last line of a step winning; lines that do not parse
-    (the torn last line of a killed run) are left out: the frame files are the truth.
-
-    Args:
-        store_dir: the store's folder.
-
-    Returns:
-        {step: {"step", "file", "figures"}}; empty without an index.
-    """
-    try:
-        data = (Path(store_dir) / INDEX_NAME).read_bytes()
-    except FileNotFoundError:
-        return {}
-    entries = {}
-    for raw in data.split(b"\n"):
-        try:
-            entry = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            continue
-        if isinstance(entry, dict) and is_int(entry.get("step")) and isinstance(entry.get("file"), str):
-            entries[entry["step"]] = entry
-    return entries
-
-
-def layer_member(position: int) -> str:
-    """The archive member that holds the layer at `position` in the store's layers.
-
-    Args:
-        position: the layer's index in `meta["layers"]`.
-
-    Returns:
-        `"layer{position}"`; quantised layers add `".scale"` and `".offset"` members.
-    """
-    return f"layer{position}"
-
-
-def decode_member(archive, member: str) -> np.ndarray:
-    """A layer's (or the output's) values from one frame's archive, as float32.
-
-    Args:
-        archive: the frame's opened archive (`np.load(path)`); only `member` and its
-            scale and offset are read from it.
-        member: the member's name (`layer_member`, or `"output"`).
-
-    Returns:
-        A float32 array (inputs, ...).
-    """
-    values = archive[member]
-    if values.dtype != np.uint8 or f"{member}.scale" not in archive.files:
-        return values.astype(np.float32)
-    scale, offset = archive[f"{member}.scale"], archive[f"{member}.offset"]
-    return (values.astype(np.float32) * scale + offset).astype(np.float32, copy=False)
-
-
-def _encode(values: np.ndarray, member: str, precision: str) -> dict[str, np.ndarray]:
-    """`values` as the members that keep them at `precision` (see the module's docstring)."""
-    if not np.issubdtype(values.dtype, np.floating):
-        return {member: values}
-    finite = bool(np.isfinite(values).all())
-    if precision == "float32" or not finite:
-        return {member: values.astype(np.float32)}
-    if precision == "float16":
-        big = values.size and float(np.abs(values).max()) > _FLOAT16_MAX
-        return {member: values.astype(np.float32 if big else np.float16)}
-    return _quantised(values.astype(np.float32), member)
-
-
-def _quantised(values: np.ndarray, member: str) -> dict[str, np.ndarray]:
-    """uint8 levels with a float32 scale and offset per channel: for maps and sequences per
-    input and channel (over positions), for vectors per unit (over the inputs)."""
-    axes = tuple(range(1, values.ndim - 1)) if values.ndim >= 3 else (0,)
-    low = values.min(axis=axes, keepdims=True) if values.size else np.zeros((1,) * values.ndim, np.float32)
-    high = values.max(axis=axes, keepdims=True) if values.size else low
-    scale = (high - low) / _LEVELS
-    levels = np.rint((values - low) / np.where(scale > 0, scale, 1))
-    return {member: np.clip(levels, 0, _LEVELS).astype(np.uint8),
-            f"{member}.scale": scale.astype(np.float32), f"{member}.offset": low.astype(np.float32)}
-
-
-def _json_value(value):
-    """`value` as JSON can hold it: numpy numbers as Python's, non-finite numbers as null."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {str(key): _json_value(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_value(item) for item in value]
-    return value
-
-
-def _archive_bytes(members: Mapping[str, np.ndarray]) -> bytes:
-    """`members` as an `.npz` archive (what `np.savez_compressed` writes, and `np.load`
-    reads), each member deflated at `_COMPRESS_LEVEL`."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=_COMPRESS_LEVEL) as archive:
-        for name, values in members.items():
-            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(values), allow_pickle=False)
-    return buffer.getvalue()
-
-
-def _same_array(a, b) -> bool:
-    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
-
-
-def frame_figures(path) -> dict:
-    """The figures of one frame, read from its file (its "figures" member only).
-
-    Args:
-        path: the frame's file.
-
-    Returns:
-        The figures, a dict (empty when the frame had none).
-
-    Raises:
-        ValueError: the file is not a frame's archive.
-    """
-    try:
-        with np.load(path) as archive:
-            return json.loads(archive["figures"].tobytes().decode("utf-8"))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
-        raise ValueError(f"activation store: '{path}' is not a readable frame file ({error}).") from error
-
-
-def _style_dict(style) -> dict | None:
-    if style is None:
-        return None
-    if hasattr(style, "to_dict"):
-        return _json_value(style.to_dict())
-    if isinstance(style, Mapping):
-        return _json_value(dict(style))
-    raise TypeError("style must be a vizcallbacks.FrameStyle, a mapping of its fields, or None. "
-                    f"Received: style={style!r} ({type(style).__name__}).")
-
-
-def _optional_array(value, argument: str) -> np.ndarray | None:
-    if value is None:
-        return None
-    array = np.asarray(value)
-    if array.dtype == object or array.ndim == 0:
-        raise TypeError(f"{argument} must be an array with one entry per input shown, or None. "
-                        f"Received: {argument} of type {type(value).__name__}"
-                        f"{'' if array.dtype == object else ' with no axes'}.")
-    return array
+__all__ = ["StoreWriter"]
 
 
 class StoreWriter:
@@ -400,8 +117,8 @@ class StoreWriter:
 
     def _begun(self) -> dict:
         """A new store's description, written with its inputs."""
-        meta = {"format": _FORMAT_NAME, "format_version": FORMAT_VERSION,
-                "written_by": f"vizcallbacks {_package_version()}",
+        meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+                "written_by": f"vizcallbacks {package_version()}",
                 "precision": self.precision or DEFAULT_PRECISION, "layers": None, "output": None,
                 "inputs": None, "style": self.style}
         self._write_inputs(meta)
@@ -415,7 +132,7 @@ class StoreWriter:
         inputs = {name: array for name, array in (("images", self.images), ("labels", self.labels))
                   if array is not None}
         if inputs:
-            write_atomically(self.store_dir / INPUTS_NAME, _archive_bytes(inputs))
+            write_atomically(self.store_dir / INPUTS_NAME, archive_bytes(inputs))
             meta["inputs"] = INPUTS_NAME
 
     def _continued(self, meta: dict) -> dict:
@@ -444,7 +161,7 @@ class StoreWriter:
             return True
         with np.load(self.store_dir / meta["inputs"]) as stored:
             for name, array in (("images", self.images), ("labels", self.labels)):
-                if array is not None and (name not in stored.files or not _same_array(stored[name], array)):
+                if array is not None and (name not in stored.files or not same_array(stored[name], array)):
                     raise ValueError(
                         f"{name}: the activation store at '{self.store_dir}' was recorded with other {name} "
                         "than these; a run that continues it must show the same inputs. Pass "
@@ -498,9 +215,9 @@ class StoreWriter:
         if self._meta["layers"] is None:
             self._fix_layers(arrays, output)
         self._check_layers(arrays, output)
-        figures = _json_value(dict(figures or {}))
+        figures = json_value(dict(figures or {}))
         path = self.store_dir / frame_file_name(step)
-        write_atomically(path, _archive_bytes(self._members(step, arrays, output, figures)))
+        write_atomically(path, archive_bytes(self._members(step, arrays, output, figures)))
         self._index.write(json.dumps({"step": step, "file": path.name, "figures": figures}) + "\n")
         self._index.flush()
         self._steps.add(step)
@@ -510,7 +227,7 @@ class StoreWriter:
         members = {"step": np.int64(step),
                    "figures": np.frombuffer(json.dumps(figures).encode("utf-8"), dtype=np.uint8)}
         for position, layer in enumerate(self._meta["layers"]):
-            members.update(_encode(arrays[layer["name"]], layer_member(position), self._meta["precision"]))
+            members.update(encode_member(arrays[layer["name"]], layer_member(position), self._meta["precision"]))
         if output is not None:
             members["output"] = output if not np.issubdtype(output.dtype, np.floating) \
                 else output.astype(np.float32)
@@ -600,3 +317,25 @@ class StoreWriter:
 
 def _shapes_text(layers: Mapping[str, tuple]) -> str:
     return ", ".join(f"{name} {tuple(shape)}" for name, shape in layers.items()) or "none"
+
+
+def _style_dict(style) -> dict | None:
+    if style is None:
+        return None
+    if hasattr(style, "to_dict"):
+        return json_value(style.to_dict())
+    if isinstance(style, Mapping):
+        return json_value(dict(style))
+    raise TypeError("style must be a vizcallbacks.FrameStyle, a mapping of its fields, or None. "
+                    f"Received: style={style!r} ({type(style).__name__}).")
+
+
+def _optional_array(value, argument: str) -> np.ndarray | None:
+    if value is None:
+        return None
+    array = np.asarray(value)
+    if array.dtype == object or array.ndim == 0:
+        raise TypeError(f"{argument} must be an array with one entry per input shown, or None. "
+                        f"Received: {argument} of type {type(value).__name__}"
+                        f"{'' if array.dtype == object else ' with no axes'}.")
+    return array
