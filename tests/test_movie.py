@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import subprocess
@@ -19,6 +20,7 @@ from vizcallbacks.movie import (
     WRITERS,
     GifWriter,
     Movie,
+    MovieWriter,
     Mp4Writer,
     WebmWriter,
     inspect_movie,
@@ -268,6 +270,29 @@ def test_registry_and_writer_for(tmp_path):
     assert ".gif, .mp4, .webm" in str(error.value)
     with pytest.raises(ValueError, match="suffix 'none'"):
         writer_for(tmp_path / "movie")
+
+
+@pytest.mark.parametrize("suffix", sorted(WRITERS))
+def test_every_writer_takes_the_arguments_movie_writer_declares_once(tmp_path, suffix):
+    """The five shared arguments are MovieWriter's; a format declares only its own (the GIF
+    redeclares the hold, for its default of one second), all keyword-only but the path."""
+    writer_class = WRITERS[suffix]
+    shared = list(inspect.signature(MovieWriter).parameters)
+    assert shared == ["out_path", "fps", "scale", "last_frame_hold_ms", "overwrite"]
+    assert list(inspect.signature(writer_class).parameters)[:len(shared)] == shared
+    redeclared = set(vars(writer_class).get("__annotations__", {})) & set(shared)
+    assert redeclared == ({"last_frame_hold_ms"} if suffix == ".gif" else set())
+
+    (tmp_path / f"kept{suffix}").write_bytes(b"old")
+    writer = writer_class(tmp_path / f"kept{suffix}", fps=5, scale=2, last_frame_hold_ms=400, overwrite=True)
+    writer.grab_frame(make_frames(1)[0])
+    movie = writer.finish()
+    assert (movie.frame_count, movie.size) == (1, (180, 120))
+    # The hold: a GIF shows its one frame longer; a video repeats it (400 ms at 5 fps: twice).
+    assert inspect_movie(movie.path).frame_count == (1 if suffix == ".gif" else 3)
+    with pytest.raises(TypeError):
+        writer_class(tmp_path / f"other{suffix}", 5)  # options are keyword-only
+    assert writer_class(tmp_path / f"other{suffix}").last_frame_hold_ms == (1000 if suffix == ".gif" else 0)
 
 
 def test_writer_refuses_a_wrong_suffix(tmp_path):

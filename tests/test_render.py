@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vizcallbacks import FrameStyle, plot_conv
-from vizcallbacks.capture.activations import ActivationProbe, Activations
+from vizcallbacks.capture.probe import ActivationProbe, Activations
 from vizcallbacks.render import GridRenderer, Stamp
 
 

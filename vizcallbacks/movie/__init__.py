@@ -14,8 +14,11 @@ One module a part, each importing only those before it:
 
 - ``display.py``: :class:`Movie`, what was written, and how a notebook shows it;
 - ``ffmpeg.py``: the ffmpeg command line and process that frames are piped into;
-- ``writers.py``: the writers, :data:`WRITERS`, :func:`writer_for`, :func:`check_movie_path`,
-  :func:`writing`;
+- ``tempfiles.py``: the hidden files a writer encodes into, and what a killed one left;
+- ``base.py``: :class:`MovieWriter`, the protocol, the pipe, and the arguments every writer takes;
+- ``formats.py``: :class:`GifWriter`, :class:`Mp4Writer`, :class:`WebmWriter`: each one's own
+  options and ffmpeg arguments;
+- ``writers.py``: :data:`WRITERS`, :func:`writer_for`, :func:`check_movie_path`, :func:`writing`;
 - ``inspect.py``: :func:`inspect_movie`, a movie file read back;
 - ``stitch.py``: :func:`stitch`.
 """

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..capture.activations import LayerView
+from ..capture.layers import LayerView
 from .normalize import Normalizer
 from .palette import WHITE, grey, to_indices
 

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..capture.activations import Activations, LayerView
+from ..capture.layers import LayerView
+from ..capture.probe import Activations
 from ..checks import check_choice
 from .cells import CELL_DRAWERS, Patch
 from .inputs import INPUT_DRAWERS, input_kind

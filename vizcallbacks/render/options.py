@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..capture.activations import LayerView
+from ..capture.layers import LayerView
 from ..checks import is_int
 
 __all__ = ["DEFAULT_CHANNELS", "CELL_PX_RANGE", "check_channels", "resolve_channels", "rows_per_image"]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..capture.activations import Activations
+from ..capture.probe import Activations
 
 __all__ = ["OutputReader", "ClassifierReader", "BinaryReader", "RegressionReader", "OUTPUT_READERS",
            "format_value"]

@@ -1,0 +1,180 @@
+"""`ActivationProbe`: the outputs of chosen layers of a model for a fixed batch, in one
+forward pass; what a frame is drawn from.
+
+Data only: nothing here draws. A first pass, when the probe is made, finds what each
+layer outputs (and builds a model that was not built yet); the probe then chooses the
+columns (`layers.py`), reads what the output is (`outputs.py`) and sets up every later
+pass once (`passes.py`).
+
+`dispatch()` only starts the pass: on an accelerator the training thread goes on while
+it runs, and `PendingActivations.result()` (called off the training thread) waits for
+it and copies the outputs to numpy.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .layers import (KINDS, MAX_DEFAULT_COLUMNS, LayerView, check_layer_choice, choose, layer_calls, model_layers,
+                     shape_of)
+from .outputs import check_single_output, output_kind, to_probabilities
+from .passes import CallRecorder, backend_images, fully_built, make_forward
+
+__all__ = ["ActivationProbe", "Activations", "PendingActivations", "check_model"]
+
+
+@dataclass(frozen=True)
+class Activations:
+    """What one forward pass returns, as numpy arrays.
+
+    Args:
+        outputs: per view, an array (images, ...).
+        output: the model's own output (images, ...).
+        probabilities: class probabilities (images, classes) when the output reads as a
+            classifier's (softmax, sigmoid or logits), else None.
+    """
+
+    outputs: tuple[np.ndarray, ...]
+    probabilities: np.ndarray | None
+    output: np.ndarray | None = None
+
+
+class PendingActivations:
+    """A forward pass that was started; `result()` waits for it and converts it (once).
+
+    Args:
+        outputs: the chosen layers' outputs, backend tensors (on a device, maybe not
+            computed yet).
+        output: the model's output, a backend tensor.
+        classifier: whether the output holds class scores, to be read as probabilities
+            (False for a regression).
+    """
+
+    def __init__(self, outputs: Sequence, output, *, classifier: bool = True):
+        self._raw = (list(outputs), output)
+        self._classifier = classifier
+        self._result: Activations | None = None
+        self._lock = threading.Lock()
+
+    def result(self) -> Activations:
+        """Wait for the pass and copy its outputs to numpy (once; later calls return the same).
+
+        Returns:
+            The pass's `Activations`.
+        """
+        with self._lock:
+            if self._result is None:
+                from keras import ops
+
+                outputs, output = self._raw
+                output = ops.convert_to_numpy(output)
+                self._result = Activations(
+                    outputs=tuple(ops.convert_to_numpy(value) for value in outputs),
+                    probabilities=to_probabilities(output) if self._classifier else None, output=output)
+                self._raw = None
+            return self._result
+
+
+def _defined_inputs(model) -> list | None:
+    try:
+        return list(model.inputs)
+    except (AttributeError, ValueError):  # a Sequential model without Input, a subclassed one
+        return None
+
+
+def check_model(model) -> None:
+    """Raise a TypeError or ValueError when `model` is of a kind the probe cannot show:
+    not a keras.Model, no layers, several inputs. Says what is supported.
+
+    Args:
+        model: the model to check.
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"model must be a keras.Model. Received: {type(model).__name__}. Supported: a "
+            "Sequential, functional or subclassed keras.Model with one input."
+        )
+    if not model.layers:
+        raise ValueError(
+            f"Model {model.name!r} is not supported: it has no layers. Supported: a model with "
+            "layers to draw."
+        )
+    inputs = _defined_inputs(model)
+    if inputs and len(inputs) != 1:
+        raise ValueError(
+            f"Models with several inputs are not supported: model {model.name!r} has "
+            f"{len(inputs)} inputs. Supported: models with one input."
+        )
+
+
+class ActivationProbe:
+    """Outputs of chosen layers of `model` for a fixed batch of inputs, in one forward pass.
+
+    Args:
+        model: a built or unbuilt keras.Model with one input and one output:
+            Sequential, functional or subclassed. An unbuilt one is built by the first
+            pass, on `sample`.
+        sample: the batch the probe runs on (numpy, shaped for the model's input).
+        layers: None for the default choice (every drawable layer; for a deep model,
+            the last layer of each stage and the output, at most `max_columns`),
+            "all" for every drawable layer, or names / indices into the model's
+            layers. A layer called twice gives two columns; a nested model or a
+            custom layer holding others is one column, its output.
+        kinds: which kinds of output are drawable ("maps", "sequence", "vector").
+        max_columns: the most columns the default choice keeps.
+
+    >>> probe = ActivationProbe(model, x_test[:7])
+    >>> pending = probe.dispatch()        # returns at once; the pass runs meanwhile
+    >>> pending.result().outputs[0].shape # (7, 26, 26, 64)
+    """
+
+    def __init__(self, model, sample: np.ndarray, *, layers=None,
+                 kinds: Sequence[str] = tuple(KINDS.values()),
+                 max_columns: int = MAX_DEFAULT_COLUMNS):
+        check_model(model)
+        layers = check_layer_choice(layers)
+        self.model = model
+        self.sample = np.asarray(sample)
+        self.input_shape: tuple[int, ...] = tuple(self.sample.shape[1:])
+        self._layers = model_layers(model)
+        self._images = backend_images(self.sample)
+        if not fully_built(model):  # a stateless pass needs the variables: a call makes them
+            self._run(lambda: model(self._images, training=False))
+        recorder = CallRecorder(self._layers)
+        _, output = self._run(lambda: make_forward(model, recorder, [], compiled=False)(self._images))
+        check_single_output(model, output)
+        records = layer_calls(self._layers, recorder.outputs, tuple(kinds))
+        chosen = choose(model, records, layers, max_columns=max_columns, kinds=tuple(kinds))
+        self.views = tuple(LayerView(r.name, r.shape, r.layer_class) for r in chosen)
+        output_shape = shape_of(output)
+        last_layer = self._layers[records[-1].layer_index] if records else None
+        #: What the model's output is (see `output_kind`): how a frame reads it.
+        self.output_kind = output_kind(model, None if output_shape is None else output_shape[1:], last_layer)
+        self._forward = make_forward(model, CallRecorder(self._layers), [r.position for r in chosen],
+                                     compiled=True)
+
+    def _run(self, call):
+        """`call()`, a first call of the model, with an error that names the images."""
+        try:
+            return call()
+        except Exception as error:  # each backend raises its own kind (InvalidArgumentError, RuntimeError, ...)
+            raise ValueError(
+                f"model {self.model.name!r} could not run on the images (shape {self.sample.shape}, "
+                f"dtype {self.sample.dtype}): {error}"
+            ) from error
+
+    def dispatch(self) -> PendingActivations:
+        """Start one pass over `sample` and return at once (on an accelerator the pass
+        runs meanwhile); `result()` on what it returns waits and converts."""
+        outputs, output = self._forward(self._images)
+        return PendingActivations(outputs, output, classifier=self.output_kind != "regression")
+
+    def __call__(self) -> Activations:
+        """One pass over `sample`, waited for: the outputs as numpy arrays."""
+        return self.dispatch().result()
