@@ -10,7 +10,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from .capture.activations import KINDS, ActivationProbe, Activations, PendingActivations, check_model
+from .capture.layers import KINDS
+from .capture.probe import ActivationProbe, Activations, PendingActivations, check_model
 from .render import GridRenderer, Stamp, prepare_images
 from .render.style import FrameStyle, style_with_legacy
 

@@ -17,7 +17,7 @@ import json
 import types
 from collections.abc import Mapping, Sequence
 
-from ..capture.activations import check_layer_choice
+from ..capture.layers import check_layer_choice
 from ..checks import check_choice, check_cmap, check_int_in_range, is_int
 from .inputs import check_vocabulary
 from .normalize import NORMALIZATIONS
