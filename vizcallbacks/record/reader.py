@@ -103,6 +103,8 @@ class RecordedRun:
         self.shapes = {layer["name"]: tuple(layer["shape"]) for layer in self._meta["layers"] or ()}
         self.precision = self._meta["precision"]
         self.style = self._meta.get("style")
+        #: What a redraw needs beyond the style (see `StoreWriter`'s `drawing`), or {}.
+        self.drawing = self._meta.get("drawing") or {}
         files = frame_files(self.path)
         self.steps = list(files)
         self._files = list(files.values())

@@ -53,10 +53,13 @@ class StoreWriter:
         overwrite: start afresh, removing the store that is there, and let a step appended
             again replace its frame; otherwise an existing store is continued and a step it
             holds is refused.
+        drawing: what a redraw needs beyond the style, JSON-ready: each layer's class
+            (`layer_classes`), how the model's output reads (`output_kind`), the layers
+            drawn as columns (`shown`), the frame names' digits; None for none.
     """
 
     def __init__(self, run_dir, *, images=None, labels=None, style=None, precision: str | None = None,
-                 overwrite: bool = False):
+                 overwrite: bool = False, drawing: dict | None = None):
         self.store_dir = check_path(run_dir, "run_dir") / STORE_DIR
         self.images = _optional_array(images, "images")
         self.labels = _optional_array(labels, "labels")
@@ -66,6 +69,7 @@ class StoreWriter:
         self.style = _style_dict(style)
         self.precision = None if precision is None else check_choice(precision, "precision", PRECISIONS)
         self.overwrite = check_bool(overwrite, "overwrite")
+        self.drawing = None if drawing is None else json_value(dict(drawing))
         self._meta: dict | None = None
         self._steps: set[int] = set()
         self._index = None
@@ -120,7 +124,7 @@ class StoreWriter:
         meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
                 "written_by": f"vizcallbacks {package_version()}",
                 "precision": self.precision or DEFAULT_PRECISION, "layers": None, "output": None,
-                "inputs": None, "style": self.style}
+                "inputs": None, "style": self.style, "drawing": self.drawing}
         self._write_inputs(meta)
         self._write_meta(meta)
         return meta
@@ -147,6 +151,8 @@ class StoreWriter:
         changed = self._check_inputs(meta)
         if self.style is not None and self.style != meta.get("style"):
             meta["style"], changed = self.style, True
+        if self.drawing is not None and self.drawing != meta.get("drawing"):
+            meta["drawing"], changed = self.drawing, True
         if changed:
             self._write_meta(meta)
         return meta
