@@ -106,7 +106,7 @@ FIGURES: tuple[Figure, ...] = (
     # compare's running means over the epoch's batches so far, beside its held-out figures.
     Figure("train_accuracy", "training accuracy", higher_is_better=True, fraction=True),
     Figure("train_loss", "training loss"),
-    Figure("learning_rate", "learning rate", format=".3g", higher_is_better=None),
+    Figure("learning_rate", "learning rate", format=".3g", higher_is_better=None, chart="learning_rate"),
 )
 
 #: The keys of `FIGURES`, in table order.
