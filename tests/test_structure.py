@@ -228,3 +228,21 @@ def test_public_functions_and_classes_document_every_argument(name, node):
     arguments = _class_arguments(node) if isinstance(node, ast.ClassDef) else _arguments(node)
     missing = [argument for argument in arguments if argument not in _documented(docstring)]
     assert not missing, f"{name}.{node.name}: Args: has no line for {missing}"
+
+
+def test_no_template_in_python():
+    """The page's HTML, CSS and JavaScript are package files (`apps/page/page.html`, `.css`,
+    `.js`, read with importlib.resources): no string in the package's Python holds a page,
+    a style sheet or a script, nor more than a few lines of markup."""
+    import re
+
+    template = re.compile(r"<!DOCTYPE|<html|<head|<body|<style|<script|\bfunction\s*\(|\bvar \w+ = ", re.I)
+    found = []
+    for name, tree in TREES.items():
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                continue
+            markup_lines = [line for line in node.value.splitlines() if re.search(r"</?[a-z][\w-]*[ >]", line)]
+            if template.search(node.value) or len(markup_lines) > 3:
+                found.append(f"{name}:{node.lineno}: {node.value.strip()[:60]!r}")
+    assert not found, "put HTML, CSS and JavaScript in package files, not Python strings:\n" + "\n".join(found)
