@@ -59,7 +59,7 @@ _READ_AHEAD_FRAMES = 8
 _DECODE_THREADS = min(4, max(1, available_cpus() - 1))
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True, init=False, repr=False)
 class FrameRecord:
     """What the callback's manifest says of one frame.
 
@@ -120,6 +120,9 @@ class FrameRecord:
 
     def __reduce__(self):
         return _record_from_fields, (self.manifest_fields(),)
+
+    def __repr__(self) -> str:
+        return f"FrameRecord({', '.join(f'{key}={value!r}' for key, value in self.manifest_fields().items())})"
 
     def manifest_fields(self) -> dict:
         """The record as its manifest line holds it, flat: epoch, batch, step,
