@@ -91,6 +91,7 @@ def test_a_record_carries_figures_as_attributes_and_writes_them_flat_under_the_o
     [(_, line)] = read_manifest(tmp_path / MANIFEST_NAME)
     assert line == record.manifest_fields()  # flat: an old manifest's reader finds "accuracy", "loss", "mae"
     assert FrameRecord(**line) == record
+    assert FrameRecord.from_fields({"file": "frames/plot-01-0000.png", **line}) == record  # other keys left out
 
 
 def test_a_figure_no_consumer_names_reaches_the_stamp_manifest_page_and_tensorboard(tmp_path):

@@ -58,6 +58,9 @@ _READ_AHEAD_FRAMES = 8
 # PIL decodes without holding the GIL, so threads help, but an encoder (ffmpeg) needs a core too.
 _DECODE_THREADS = min(4, max(1, available_cpus() - 1))
 
+# What a manifest line holds besides the figures.
+_RECORD_FIELDS = ("epoch", "batch", "step", "examples_seen", "time_s", "wall_time", "final", "due_batch")
+
 
 @dataclass(frozen=True, init=False, repr=False)
 class FrameRecord:
@@ -118,8 +121,25 @@ class FrameRecord:
         return hash((self.epoch, self.batch, self.step, self.examples_seen, self.time_s, self.wall_time,
                      self.final, self.due_batch, tuple(self.figures.items())))
 
+    @classmethod
+    def from_fields(cls, fields: Mapping) -> FrameRecord:
+        """The record a manifest line (or any flat mapping of its fields) describes: the
+        inverse of `manifest_fields`; other keys ("file") are left out.
+
+        >>> FrameRecord.from_fields({"file": "frames/plot-01-0000.png", "epoch": 1, "batch": 0, "step": 1,
+        ...                          "time_s": 0.1, "wall_time": 1e9, "loss": 0.5}).loss
+        0.5
+
+        Args:
+            fields: field name -> value, flat, as `manifest_fields` gives them.
+
+        Returns:
+            The record.
+        """
+        return cls(**{key: value for key, value in fields.items() if key in _RECORD_FIELDS or key in FIGURE_KEYS})
+
     def __reduce__(self):
-        return _record_from_fields, (self.manifest_fields(),)
+        return FrameRecord.from_fields, (self.manifest_fields(),)
 
     def __repr__(self) -> str:
         return f"FrameRecord({', '.join(f'{key}={value!r}' for key, value in self.manifest_fields().items())})"
@@ -145,10 +165,6 @@ class FrameRecord:
             `plot-{epoch}-{batch}.png`, e.g. `"plot-01-0250.png"`.
         """
         return frame_name(self.epoch, self.batch, epoch_digits=digits[0], batch_digits=digits[1])
-
-
-def _record_from_fields(fields: dict) -> FrameRecord:
-    return FrameRecord(**fields)
 
 
 def frame_name(epoch: int, batch: int, *, epoch_digits: int = 2, batch_digits: int = 4) -> str:
