@@ -3,6 +3,7 @@ TensorBoard's own reader."""
 
 import io
 import json
+import re
 import subprocess
 import sys
 import types
@@ -210,3 +211,25 @@ def test_arguments_are_checked(tmp_path):
     with pytest.raises(ValueError, match=r"TensorBoardSink.send: frame must have shape \(height, width, 3\). Received: shape=\(4, 4\)"):
         sink.send(np.zeros((4, 4), np.uint8), types.SimpleNamespace(step=1))
     sink.finish()
+
+
+def test_a_regressions_mae_reaches_tensorboard_and_the_page(tmp_path, capsys):
+    # `train --dataset series --tensorboard DIR` logged only the loss: the scalars were a
+    # list of their own. Now every figure of the table a record holds is a scalar.
+    from vizcallbacks.apps.cli import main
+
+    out = tmp_path / "series"
+    assert main(["train", "--dataset", "series", "--epochs", "1", "--max-steps", "7", "--every", "3",
+                 "--format", "gif", "--out", str(out), "--tensorboard", str(tmp_path / "logs"), "--quiet"]) == 0
+    records = [json.loads(line) for line in (out / "frames.jsonl").read_text().splitlines()]
+    assert [record["batch"] for record in records] == [0, 3, 6]
+    assert all(record["mae"] is not None and record["accuracy"] is None for record in records)
+    logs = _read(tmp_path / "logs")
+    assert sorted(logs.Tags()["scalars"]) == ["loss", "mae"]
+    for name in ("loss", "mae"):
+        assert [(event.step, event.value) for event in logs.Scalars(name)] == [
+            (record["step"], pytest.approx(record[name], rel=1e-6)) for record in records]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    data = json.loads(re.search(r'<script type="application/json" id="run-data">(.*?)</script>', page, re.S)[1])
+    assert [metric["key"] for metric in data["metrics"]] == ["loss", "mae"]
+    assert [record["mae"] for record in data["runs"][0]["records"]] == pytest.approx([r["mae"] for r in records])

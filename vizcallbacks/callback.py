@@ -30,6 +30,7 @@ from .capture.activations import PendingActivations, check_layer_choice
 from .checks import (check_bool, check_choice, check_cmap, check_fps, check_int_in_range, check_path,
                      check_positive_int, check_writable_dir)
 from .capture.distribute import is_chief
+from .figures import figures_from_logs
 from .framefiles import FrameRecord, read_png
 from .pipeline import FramePipeline
 from .plotter import ConvPlotter
@@ -41,36 +42,6 @@ from .sinks.tensorboard import check_tensorboard_dir
 from .capture.schedule import FrameSchedule, LogBook
 
 __all__ = ["PlotConvCallback", "StopAfterSteps"]
-
-_ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy",
-                  "binary_accuracy")
-# The mean absolute error, whatever compile(metrics=[...]) called it.
-_MAE_KEYS = ("mae", "mean_absolute_error")
-
-
-def _figure(logs: dict, keys: Sequence[str], suffix: str) -> float | None:
-    """The first of `keys` in `logs`, else a training figure whose name ends with
-    `suffix` (a metric the user named, "my_accuracy"; not a top-k accuracy). Only a
-    single number counts: a metric that returns an array is not a figure to stamp."""
-    for key in keys:
-        if key in logs and (value := _scalar(logs[key])) is not None:
-            return value
-    for key, value in logs.items():
-        if key.endswith(suffix) and not key.startswith("val_") and "top_k" not in key \
-                and (value := _scalar(value)) is not None:
-            return value
-    return None
-
-
-def _scalar(value) -> float | None:
-    """`value` as a float when it is one number (a Python or numpy number, a 0-d or
-    one-element array or tensor), else None."""
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
-    return float(array.reshape(-1)[0]) if array.size == 1 else None
-
 
 def _select_images(images, indices, labels):
     array = np.asarray(images)
@@ -464,15 +435,13 @@ class _FrameDrawer:
 
     def __call__(self, capture: _Capture) -> tuple[np.ndarray, FrameRecord]:
         logs = self.logs.get(capture.epoch, capture.batch)
-        accuracy = _figure(logs, _ACCURACY_KEYS, "accuracy")
-        mae = _figure(logs, _MAE_KEYS, "mean_absolute_error")
-        loss = float(logs["loss"]) if "loss" in logs else None
+        figures = figures_from_logs(logs)
         record = FrameRecord(
             epoch=capture.epoch + 1, batch=capture.batch, step=capture.step,
             examples_seen=None if self.batch_size is None else capture.step * self.batch_size,
-            accuracy=accuracy, loss=loss, time_s=capture.time_s, wall_time=capture.wall_time,
-            final=capture.final, due_batch=capture.due_batch, mae=mae)
-        stamp = Stamp(epoch=capture.epoch + 1, batch=capture.batch, accuracy=accuracy, loss=loss, mae=mae)
+            time_s=capture.time_s, wall_time=capture.wall_time,
+            final=capture.final, due_batch=capture.due_batch, **figures)
+        stamp = Stamp.of(capture.epoch + 1, capture.batch, figures)
         return self.plotter.render(capture.pending.result(), stamp), record
 
 

@@ -26,6 +26,7 @@ import math
 import os
 import re
 import struct
+import types
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -35,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .checks import available_cpus
+from .figures import FIGURE_KEYS, check_figures
 
 __all__ = ["MANIFEST_NAME", "FRAMES_DIR", "RUNS_DIR", "FRAME_GLOB", "FRAME_NAME_PATTERN", "PARTIAL_GLOB", "FrameRecord",
            "frame_name", "partial_path", "write_atomically", "encode_png", "write_png", "read_png", "decoded",
@@ -56,18 +58,27 @@ _READ_AHEAD_FRAMES = 8
 # PIL decodes without holding the GIL, so threads help, but an encoder (ffmpeg) needs a core too.
 _DECODE_THREADS = min(4, max(1, available_cpus() - 1))
 
+# What a manifest line holds besides the figures.
+_RECORD_FIELDS = ("epoch", "batch", "step", "examples_seen", "time_s", "wall_time", "final", "due_batch")
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False, repr=False)
 class FrameRecord:
     """What the callback's manifest says of one frame.
+
+    The figures (`figures.FIGURES`: accuracy, loss, mae, ...) are given by their keys and
+    read back as attributes, `record.accuracy`, None when the record has none; the
+    manifest writes them as fields of their own (`manifest_fields`).
+
+    >>> record = FrameRecord(1, 250, 251, 8032, time_s=12.5, wall_time=time.time(), accuracy=0.73, loss=0.51)
+    >>> record.accuracy, record.mae
+    (0.73, None)
 
     Args:
         epoch: the epoch, counted from 1 as Keras's progress bar counts.
         batch: the 0-based index of the batch within its epoch.
         step: the number of batches trained so far.
         examples_seen: `step` x batch size; None when the batch size is not known.
-        accuracy: the training accuracy Keras reported; None when it reported none.
-        loss: the training loss; None when unknown.
         time_s: seconds since training began.
         wall_time: the clock's time (`time.time()`) of the frame.
         final: whether this is the frame made at the end of training.
@@ -75,21 +86,74 @@ class FrameRecord:
             unless Keras calls its hooks once per several batches
             (`compile(steps_per_execution=k)`), when the frame falls at the first hook at
             or after the multiple; None for the final frame.
-        mae: the training mean absolute error Keras reported (a regression compiled with
-            an MAE metric); None when it reported none.
+        **figures: the figures of that moment by key, each a number or None: the
+            callback gives those Keras reports (`accuracy`, `mae`, `loss`; None when it
+            reported none), compare its held-out ones. A figure given as None is still
+            written (as null), so that every line of a run has the same fields.
     """
 
     epoch: int
     batch: int
     step: int
     examples_seen: int | None
-    accuracy: float | None
-    loss: float | None
     time_s: float
     wall_time: float
-    final: bool = False
-    due_batch: int | None = None
-    mae: float | None = None
+    final: bool
+    due_batch: int | None
+    figures: Mapping[str, float | None]
+
+    def __init__(self, epoch: int, batch: int, step: int, examples_seen: int | None = None, *,
+                 time_s: float, wall_time: float, final: bool = False, due_batch: int | None = None,
+                 **figures: float | None):
+        for name, value in (("epoch", epoch), ("batch", batch), ("step", step), ("examples_seen", examples_seen),
+                            ("time_s", time_s), ("wall_time", wall_time), ("final", final),
+                            ("due_batch", due_batch),
+                            ("figures", types.MappingProxyType(check_figures(figures, "FrameRecord")))):
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str):
+        # record.accuracy, record.loss, ...: any figure, None when the record has none.
+        if name in FIGURE_KEYS:
+            return self.figures.get(name)
+        raise AttributeError(f"'FrameRecord' object has no attribute {name!r}")
+
+    def __hash__(self) -> int:
+        return hash((self.epoch, self.batch, self.step, self.examples_seen, self.time_s, self.wall_time,
+                     self.final, self.due_batch, tuple(self.figures.items())))
+
+    @classmethod
+    def from_fields(cls, fields: Mapping) -> FrameRecord:
+        """The record a manifest line (or any flat mapping of its fields) describes: the
+        inverse of `manifest_fields`; other keys ("file") are left out.
+
+        >>> FrameRecord.from_fields({"file": "frames/plot-01-0000.png", "epoch": 1, "batch": 0, "step": 1,
+        ...                          "time_s": 0.1, "wall_time": 1e9, "loss": 0.5}).loss
+        0.5
+
+        Args:
+            fields: field name -> value, flat, as `manifest_fields` gives them.
+
+        Returns:
+            The record.
+        """
+        return cls(**{key: value for key, value in fields.items() if key in _RECORD_FIELDS or key in FIGURE_KEYS})
+
+    def __reduce__(self):
+        return FrameRecord.from_fields, (self.manifest_fields(),)
+
+    def __repr__(self) -> str:
+        return f"FrameRecord({', '.join(f'{key}={value!r}' for key, value in self.manifest_fields().items())})"
+
+    def manifest_fields(self) -> dict:
+        """The record as its manifest line holds it, flat: epoch, batch, step,
+        examples_seen, each figure under its key, then time_s, wall_time, final, due_batch.
+
+        Returns:
+            A new dict.
+        """
+        return {"epoch": self.epoch, "batch": self.batch, "step": self.step, "examples_seen": self.examples_seen,
+                **self.figures,
+                "time_s": self.time_s, "wall_time": self.wall_time, "final": self.final, "due_batch": self.due_batch}
 
     def file_name(self, digits: tuple[int, int] = (2, 4)) -> str:
         """This frame's PNG name (see `frame_name`).

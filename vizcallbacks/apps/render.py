@@ -13,7 +13,7 @@ run's own style gives training's frames again (within the store's precision).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +31,6 @@ from ..sinks import FramesFolder, ManifestSink, MovieSink, PngSink, Sink
 from .train import check_formats
 
 __all__ = ["render_run", "RenderResult", "recorded_style"]
-
-_RECORD_FIELDS = {field.name for field in fields(FrameRecord)}
-
 
 @dataclass(frozen=True)
 class RenderResult:
@@ -150,10 +147,8 @@ class _Redrawing:
         probabilities = None
         if output is not None and self.output_kind != "regression":
             probabilities = to_probabilities(output)
-        figures = frame.figures
-        record = FrameRecord(**{key: value for key, value in figures.items() if key in _RECORD_FIELDS})
-        stamp = Stamp(epoch=record.epoch, batch=record.batch, accuracy=record.accuracy, loss=record.loss,
-                      mae=record.mae)
+        record = FrameRecord.from_fields(frame.figures)
+        stamp = Stamp.of(record.epoch, record.batch, record.figures)
         return self.renderer.render(Activations(outputs, probabilities, output=output), stamp), record
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +40,7 @@ class ManifestSink(Sink):
 
     def send(self, frame: np.ndarray, record: FrameRecord) -> None:
         file = None if self.frames_dir is None else self.frames_dir / record.file_name(self.digits)
-        self._writer.write(asdict(record), file=file)
+        self._writer.write(record.manifest_fields(), file=file)
 
     def finish(self) -> None:
         if self._writer is not None:

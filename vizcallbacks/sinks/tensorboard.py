@@ -2,7 +2,8 @@
 
 Written with tensorboardX, which writes TensorBoard's event files with protobuf alone
 (no TensorFlow); `tensorboard --logdir LOG_DIR` then shows the frames in its Images tab,
-with a step slider, beside the loss and accuracy in its Scalars tab, all at the global step.
+with a step slider, beside the record's figures (loss, accuracy, mae, ...: `figures.FIGURES`)
+in its Scalars tab, all at the global step.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from ..checks import check_bool, check_path, check_rgb_frame, check_writable_dir
+from ..figures import figures_of
 from ..framefiles import encode_png
 from .base import Sink
 
 __all__ = ["TensorBoardSink", "check_tensorboard_dir"]
 
 _INSTALL = "pip install tensorboardX (and pip install tensorboard to view the logs)"
-# Metrics of a FrameRecord written as scalars, under these tags.
-_SCALARS = ("accuracy", "loss")
 # Often enough that `tensorboard --logdir` follows a run while it trains.
 _FLUSH_SECS = 5
 
@@ -55,8 +55,8 @@ def check_tensorboard_dir(tensorboard_dir, argument: str = "tensorboard_dir") ->
 
 class TensorBoardSink(Sink):
     """Writes every frame as an image summary at its global step (`record.step`), and
-    the record's accuracy and loss (when known) as scalars at the same step, into an
-    event file in `log_dir`.
+    the record's figures (`figures.FIGURES`: loss, accuracy, mae, ...; those known) as
+    scalars at the same step, each tagged by its key, into an event file in `log_dir`.
 
     A resumed run (`resumed=True`, or `open(earlier=[...])`) starts a new event file
     that hides, in TensorBoard, whatever an earlier run of the same `log_dir` wrote from
@@ -66,7 +66,7 @@ class TensorBoardSink(Sink):
     Args:
         log_dir: Folder of the event files; made if missing.
         tag: Name of the image series in TensorBoard. Default: "activations". The
-            scalars are tagged "accuracy" and "loss".
+            scalars are tagged by their figures' keys ("accuracy", "loss", "mae").
         resumed: whether this run goes on from an earlier one in `log_dir`; None: when
             `open` is given earlier frames.
 
@@ -113,7 +113,7 @@ class TensorBoardSink(Sink):
 
     def send(self, frame: np.ndarray, record) -> None:
         self.write(frame, step=record.step, wall_time=getattr(record, "wall_time", None),
-                   scalars={name: getattr(record, name, None) for name in _SCALARS})
+                   scalars=figures_of(record))
 
     def write(self, frame: np.ndarray, *, step: int, scalars: Mapping[str, float | None] | None = None,
               wall_time: float | None = None) -> None:
