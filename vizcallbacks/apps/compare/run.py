@@ -30,7 +30,8 @@ from .backends import prepare_process
 from .configs import Config
 from .schedule import PANELS_DIR, Schedule, heldout_indices, training_order
 
-__all__ = ["RunOptions", "RunSpec", "run_one", "run_from_stdin", "RUN_JSON"]
+__all__ = ["RunOptions", "RunSpec", "run_one", "run_from_stdin", "run_pipeline", "panel_record", "RUN_JSON",
+           "TENSORBOARD_SCALARS"]
 
 #: Each run's figures and fingerprints, in its folder.
 RUN_JSON = "run.json"
@@ -206,14 +207,14 @@ class _Recorder:
 
         self.model, self.plotter, self.data = model, plotter, data
         self.batch_size = spec.batch_size
-        self.step_key = _STEP_KEYS[spec.options.schedule.align]
+        self.align = spec.options.schedule.align
         self.points = 0
         self.running = _RunningMean()
         self.train_seconds = 0.0
         self.bar = tqdm(total=spec.steps, position=spec.position,
                         desc=f"{spec.name:>6}", unit="step", file=sys.stderr, leave=True, dynamic_ncols=True,
                         disable=not spec.options.progress)
-        self.pipeline = _pipeline(spec, plotter)
+        self.pipeline = run_pipeline(spec, functools.partial(_draw_panel, plotter))
 
     def trained(self, step: int, logs: Mapping, seconds: float) -> None:
         """Count update `step`, which took `seconds` and reported `logs`."""
@@ -224,8 +225,6 @@ class _Recorder:
 
     def capture(self, step: int, point: int, *, final: bool) -> None:
         """Evaluate on the held-out sample, start the panel's forward pass, hand both on."""
-        from ...sinks.base import NamedRecord
-
         examples_seen = step * self.batch_size
         heldout_logs = self.model.test_on_batch(self.data.x_heldout, self.data.y_heldout, return_dict=True)
         index = self.points
@@ -240,8 +239,8 @@ class _Recorder:
             "train_loss": self.running.value("loss"),
             "final": final,
         }
-        record = NamedRecord(f"p{index:04d}.png", fields, step=fields[self.step_key], wall_time=time.time())
-        self.pipeline.submit((self.plotter.dispatch(), record))  # non-finite figures: null
+        record = panel_record(fields, align=self.align, wall_time=time.time())  # non-finite figures: null
+        self.pipeline.submit((self.plotter.dispatch(), record))
         self.points += 1
         if record.heldout_accuracy is not None:
             self.bar.set_postfix_str(f"held-out acc {record.heldout_accuracy:.3f}", refresh=False)
@@ -253,10 +252,36 @@ class _Recorder:
             self.bar.close()
 
 
-def _pipeline(spec: RunSpec, plotter):
-    """The run's frame pipeline: panels drawn in the training thread, in order (the run's
-    threads are the comparison's to measure), sent to the panel PNGs, the manifest, and
-    TensorBoard when asked for."""
+def panel_record(fields: Mapping, *, align: str, wall_time: float | None = None):
+    """A capture's record: its panel's name (`p<index>.png`), its manifest line, and its
+    step for TensorBoard (examples seen when aligned by examples, else updates).
+
+    Args:
+        fields: the manifest line's figures, "index" among them.
+        align: the comparison's alignment.
+        wall_time: when the panel was captured; None for when it is sent.
+
+    Returns:
+        A `sinks.NamedRecord`.
+    """
+    from ...sinks.base import NamedRecord
+
+    return NamedRecord(f"p{fields['index']:04d}.png", fields, step=fields[_STEP_KEYS[align]], wall_time=wall_time)
+
+
+def run_pipeline(spec: RunSpec, render, *, background: bool = False):
+    """A run's frame pipeline: its panels sent to the panel PNGs, then the manifest, and to
+    TensorBoard when asked for. Drawn in the caller's thread by default, in order: the
+    run's threads are the comparison's to measure.
+
+    Args:
+        spec: the run.
+        render: makes (panel, record) from what is submitted.
+        background: draw in a worker thread.
+
+    Returns:
+        The `FramePipeline`, its sinks open.
+    """
     from ...pipeline import FramePipeline
     from ...sinks import frame_sinks
     from ...sinks.tensorboard import TensorBoardSink
@@ -266,7 +291,7 @@ def _pipeline(spec: RunSpec, plotter):
              [TensorBoardSink(Path(spec.options.tensorboard_dir) / spec.name, tag="panel",
                               scalars=TENSORBOARD_SCALARS)])
     sinks = frame_sinks(run_dir / PANELS_DIR, run_dir / MANIFEST_NAME, overwrite=True, append=False, then=views)
-    return FramePipeline(functools.partial(_draw_panel, plotter), sinks, background=False)
+    return FramePipeline(render, sinks, background=background)
 
 
 def _draw_panel(plotter, job) -> tuple:
