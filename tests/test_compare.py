@@ -25,7 +25,7 @@ from conftest import FASHION_DIR, require
 from needs import need
 from vizcallbacks import compare_batch_sizes, compare_runs
 from vizcallbacks.apps.cli import main
-from vizcallbacks.apps.compare import (BACKENDS, COMPARE_STYLE, Comparison, DaskExecutor, Executor, check_seeds, frame_plan, heldout_indices, parse_vary,
+from vizcallbacks.apps.compare import (BACKENDS, Comparison, DaskExecutor, Executor, check_seeds, frame_plan, heldout_indices, parse_vary,
                                   plan_configs, plan_schedule, training_order)
 from vizcallbacks.apps.compare.backends import configured_backend, run_environment
 from vizcallbacks.apps.compare.stats import Runs, make_verdict, point_stats

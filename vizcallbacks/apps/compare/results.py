@@ -6,7 +6,7 @@ summary.png and summary.json (`summarise`), and the results returned (`CompareRe
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
