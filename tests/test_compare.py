@@ -5,8 +5,15 @@ the same figures for the same seed and any --jobs, seeds paired across configura
 the spread over seeds in summary.json, learning rates scaled and other hyper-parameters
 compared."""
 
+import inspect
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +25,7 @@ from conftest import FASHION_DIR, require
 from needs import need
 from vizcallbacks import compare_batch_sizes, compare_runs
 from vizcallbacks.apps.cli import main
-from vizcallbacks.apps.compare import (BACKENDS, Executor, check_seeds, frame_plan, heldout_indices, parse_vary,
+from vizcallbacks.apps.compare import (BACKENDS, Comparison, DaskExecutor, Executor, check_seeds, frame_plan, heldout_indices, parse_vary,
                                   plan_configs, plan_schedule, training_order)
 from vizcallbacks.apps.compare.backends import configured_backend, run_environment
 from vizcallbacks.apps.compare.stats import Runs, make_verdict, point_stats
@@ -31,6 +38,16 @@ POINTS = [0, 128, 256, 384, 512]
 # What a run computes; time_s is measured, so it is left out of comparisons.
 FIGURES = ("point", "step", "examples_seen", "epoch", "heldout_accuracy", "heldout_loss",
            "train_accuracy", "train_loss", "final")
+
+
+def _tensorboard_panels(log_dir):
+    """(step, image bytes) of every panel, and (step, value) of every scalar, in a run's log."""
+    event_accumulator = need("tensorboard.backend.event_processing.event_accumulator", "pip install tensorboard")
+    logs = event_accumulator.EventAccumulator(str(log_dir), size_guidance={
+        event_accumulator.IMAGES: 0, event_accumulator.SCALARS: 0})
+    logs.Reload()
+    return ([(event.step, event.encoded_image_string) for event in logs.Images("panel")],
+            {tag: [(event.step, event.value) for event in logs.Scalars(tag)] for tag in logs.Tags()["scalars"]})
 
 
 def _lines(path):
@@ -302,9 +319,43 @@ def test_bad_arguments_raise_value_error_naming_the_argument(tmp_path, options, 
     (dict(vary={"learning_rate": [0.1, 0.1000001]}), r"too close to tell apart.*lr0\.1"),
 ])
 def test_compare_runs_checks_everything_before_a_run_starts(tmp_path, options, argument):
-    with pytest.raises(ValueError, match=argument):
-        compare_runs(**{"out_dir": tmp_path, "data_dir": FASHION_DIR, "progress": False, **options})
+    fields = {name: value for name, value in options.items() if name not in ("executor", "scheduler")}
+    rest = {name: value for name, value in options.items() if name not in fields}
+    with pytest.raises(ValueError, match=argument), warnings.catch_warnings():
+        # The new spelling warns of nothing; scheduler= is the old spelling of DaskExecutor(scheduler).
+        warnings.simplefilter("ignore" if "scheduler" in rest else "error", DeprecationWarning)
+        compare_runs(Comparison(**{"data_dir": FASHION_DIR, **fields}), out_dir=tmp_path, progress=False, **rest)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.once
+def test_the_old_keywords_work_for_one_release_and_name_the_new_spelling(tmp_path):
+    with pytest.warns(DeprecationWarning, match=r"write compare_runs\(Comparison\(vary=\.\.\., threads_per_run=\.\.\."), \
+            pytest.raises(ValueError, match="threads_per_run"):
+        compare_runs(vary={"learning_rate": [0.1, 0.2]}, threads_per_run=0, out_dir=tmp_path)
+    with pytest.warns(DeprecationWarning, match=r"style=COMPARE_STYLE\.replace\(cmap=\.\.\.\)"), \
+            pytest.raises(ValueError, match="cmap"):
+        compare_runs(Comparison(vary={"learning_rate": [0.1, 0.2]}), cmap="no-such-map", out_dir=tmp_path)
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['colour'\]"):
+        compare_runs(Comparison(vary={"learning_rate": [0.1, 0.2]}), colour="red")
+    with pytest.raises(TypeError, match="not both"):
+        compare_runs(Comparison(vary={"learning_rate": [0.1, 0.2]}), seeds=2)
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.once
+def test_entry_points_take_at_most_twelve_arguments_and_the_comparison_is_one_checked_value():
+    assert len(inspect.signature(compare_runs).parameters) <= 12
+    comparison = Comparison(vary={"batch_size": [64, 16]}, seeds=2, examples=512, every_examples=128)
+    assert [c.name for c in comparison.configs] == ["bs16", "bs64"] and comparison.seed_list == (0, 1)
+    assert list(comparison.schedule.points) == POINTS
+    assert comparison.replace(seeds=None).seed_list == (0,)
+    with pytest.raises(ValueError, match="examples"):
+        comparison.replace(examples=0)
+    with pytest.raises(TypeError, match="no field colour"):
+        comparison.replace(colour="red")
+    with pytest.raises(Exception):
+        comparison.examples = 10  # immutable
 
 
 @pytest.mark.once
@@ -361,10 +412,85 @@ def test_overwrite_puts_the_earlier_comparison_back_when_the_new_one_fails(tmp_p
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(data)
     with pytest.raises(ConnectionError, match="went away"):
-        compare_runs(vary={"learning_rate": [0.1, 0.2]}, examples=64, out_dir=tmp_path, data_dir=FASHION_DIR,
-                     executor=Unreachable(), overwrite=True, progress=False)
+        compare_runs(Comparison(vary={"learning_rate": [0.1, 0.2]}, examples=64, data_dir=FASHION_DIR),
+                     out_dir=tmp_path, executor=Unreachable(), overwrite=True, progress=False)
     now = {str(path.relative_to(tmp_path)): path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
     assert now == earlier  # every earlier file back, nothing of the failed one, no hidden folder left
+
+
+# A comparison with overwrite, killed (SIGKILL) once it has set the earlier comparison aside and its
+# runs have begun: it never gets to put it back. It runs in a session of its own.
+_KILLED_COMPARISON = """
+import sys, time
+from pathlib import Path
+from vizcallbacks.apps.compare import Comparison, Executor, compare_runs
+
+class Hang(Executor):
+    def run(self, specs, *, progress):
+        Path(specs[0].run_dir).mkdir(parents=True)
+        (Path(specs[0].run_dir) / "half.png").write_bytes(b"a run that got this far")
+        Path(sys.argv[2]).write_text("running")
+        time.sleep(600)
+
+    def describe(self):
+        return {"executor": "hang"}
+
+compare_runs(Comparison(vary={"learning_rate": [0.1, 0.2]}, examples=64, data_dir=sys.argv[3]),
+             out_dir=sys.argv[1], executor=Hang(), overwrite=True, progress=False)
+"""
+_EARLIER_COMPARISON = {"runs/bs32/run.json": b"{}", "frames/frame-0000.png": b"png", "frames.jsonl": b"{}\n",
+                       "summary.json": b"{}", "movie.gif": b"GIF89a", "notes.txt": b"mine"}
+
+
+def _files(folder):
+    return {str(path.relative_to(folder)): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def _kill_while_replacing(tmp_path) -> Path:
+    """A folder that held `_EARLIER_COMPARISON`, after a comparison replacing it was killed."""
+    require(FASHION_DIR, "Fashion-MNIST")
+    out = tmp_path / "out"
+    for name, data in _EARLIER_COMPARISON.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    ready = tmp_path / "ready"
+    process = subprocess.Popen([sys.executable, "-c", _KILLED_COMPARISON, str(out), str(ready), str(FASHION_DIR)],
+                               start_new_session=True, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready.exists(), process.stderr.read().decode() if process.poll() is not None else "no run began"
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # its own session: only what we started
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    return out
+
+
+@pytest.mark.once
+def test_a_comparison_killed_while_replacing_another_is_undone_by_the_next_one(tmp_path):
+    out = _kill_while_replacing(tmp_path)
+    aside = list(out.glob(".earlier-comparison-*"))
+    assert len(aside) == 1 and (out / "runs" / "lr0.1" / "half.png").exists()  # what the kill left
+    with pytest.warns(UserWarning, match=f"was waiting in '{aside[0]}' and is put back"), \
+            pytest.raises(FileExistsError, match="already holds a comparison"):
+        compare_runs(Comparison(vary={"learning_rate": [0.1, 0.2]}, examples=64, data_dir=FASHION_DIR),
+                     out_dir=out, progress=False)
+    assert _files(out) == _EARLIER_COMPARISON  # every earlier file back, nothing of the killed one, no hidden folder
+
+
+@pytest.mark.once
+def test_a_killed_comparison_that_had_finished_leaves_the_earlier_one_named_where_it_is(tmp_path):
+    out = _kill_while_replacing(tmp_path)
+    (out / "summary.json").write_text('{"finished": true}')  # killed after its summary, before the clean-up
+    aside = list(out.glob(".earlier-comparison-*"))[0]
+    with pytest.warns(UserWarning, match=f"still in '{aside}'.*delete that folder"), \
+            pytest.raises(FileExistsError, match="already holds a comparison"):
+        compare_runs(Comparison(vary={"learning_rate": [0.1, 0.2]}, examples=64, data_dir=FASHION_DIR),
+                     out_dir=out, progress=False)
+    assert _files(aside) == {name: data for name, data in _EARLIER_COMPARISON.items() if name != "notes.txt"}
+    assert json.loads((out / "summary.json").read_text()) == {"finished": True}
 
 
 # ---- real runs ----------------------------------------------------------------------------------
@@ -656,7 +782,8 @@ def test_runs_on_a_dask_cluster_give_the_same_records_panels_and_movie_as_local_
     out = tmp_path / "dask"
     # Two worker processes, as two machines would be; the runs' files come back through Dask.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        result = compare_batch_sizes(**SMALL, out_dir=out, executor="dask", scheduler=cluster.scheduler_address)
+        result = compare_batch_sizes(**SMALL, out_dir=out, executor=DaskExecutor(cluster.scheduler_address),
+                                     tensorboard_dir=tmp_path / "tb")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["executor"] == "dask" and summary["scheduler"] == cluster.scheduler_address
     for name in ("bs16", "bs64"):
@@ -672,3 +799,6 @@ def test_runs_on_a_dask_cluster_give_the_same_records_panels_and_movie_as_local_
     for ours, theirs in zip(_gif_frames(out / "movie.gif"), _gif_frames(serial.out_dir / "movie.gif")):
         assert np.array_equal(ours, theirs)
     assert not list(out.rglob(".*partial*"))
+    # TensorBoard's logs are written here, from the panels that came back, as a local run writes them.
+    for run in result.runs:
+        assert _tensorboard_panels(tmp_path / "tb" / run.name) == _tensorboard_panels(serial.tensorboard_dir / run.name)

@@ -3,8 +3,10 @@ range tests on Fashion-MNIST read back (e2e): a frame per batch with the loss st
 divergence drawn and not crashed on (a loss k times its lowest, and NaN), the suggested
 range in the last frame, summary.json and the movies."""
 
+import inspect
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from PIL import Image
 from conftest import FASHION_DIR, require
 from vizcallbacks import lr_find
 from vizcallbacks.apps.cli import main
-from vizcallbacks.apps.lr_find import LearningRateRange, suggest
+from vizcallbacks.apps.lr_find import LR_FIND_STYLE, LearningRateRange, RangeTestSpec, suggest
 from vizcallbacks.apps.lr_find.rule import divergence_step, smooth, smooth_without_lag
 from vizcallbacks.movie import inspect_movie
 from vizcallbacks.render import make_palette
@@ -92,8 +94,24 @@ def test_the_suggestion_runs_from_the_steepest_descent_to_a_fraction_of_the_dive
     (dict(seed=0.5), "seed"),
 ])
 def test_bad_arguments_raise_value_error_naming_the_argument(tmp_path, options, argument):
-    with pytest.raises(ValueError, match=argument):
-        lr_find(**{"out_dir": tmp_path, "data_dir": FASHION_DIR, "progress": False, **options})
+    fields = {name: value for name, value in options.items() if name != "formats"}
+    rest = {name: value for name, value in options.items() if name not in fields}
+    with pytest.raises(ValueError, match=argument), warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # the new spelling warns of nothing
+        lr_find(RangeTestSpec(**{"data_dir": FASHION_DIR, **fields}), out_dir=tmp_path, progress=False, **rest)
+    assert not (tmp_path / "frames").exists()
+
+
+def test_the_old_keywords_work_for_one_release_and_name_the_new_spelling(tmp_path):
+    assert len(inspect.signature(lr_find).parameters) <= 12
+    with pytest.warns(DeprecationWarning, match=r"write lr_find\(RangeTestSpec\(min_lr=\.\.\., max_lr=\.\.\.\)"), \
+            pytest.raises(ValueError, match="max_lr"):
+        lr_find(min_lr=1.0, max_lr=0.1, out_dir=tmp_path)
+    with pytest.warns(DeprecationWarning, match=r"style=LR_FIND_STYLE\.replace\(cell_px=\.\.\.\)"), \
+            pytest.raises(ValueError, match="cell_px"):
+        lr_find(RangeTestSpec(), cell_px=2, out_dir=tmp_path)
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['colour'\]"):
+        lr_find(colour="red", out_dir=tmp_path)
     assert not (tmp_path / "frames").exists()
 
 
@@ -126,8 +144,8 @@ def _strip_has(frame: np.ndarray, colour, top: int) -> bool:
 def range_test(tmp_path_factory):
     """100 batches from lr 0.01 to 10 (x1.072 a batch): SGD learns, then diverges on the way."""
     require(FASHION_DIR, "Fashion-MNIST")
-    return lr_find(out_dir=tmp_path_factory.mktemp("lr_find"), data_dir=FASHION_DIR, min_lr=0.01, max_lr=10.0,
-                   batches=100, batch_size=64, cell_px=24, progress=False)
+    return lr_find(RangeTestSpec(data_dir=FASHION_DIR, min_lr=0.01, max_lr=10.0, batches=100, batch_size=64),
+                   out_dir=tmp_path_factory.mktemp("lr_find"), style=LR_FIND_STYLE.replace(cell_px=24), progress=False)
 
 
 @pytest.mark.e2e
@@ -159,6 +177,8 @@ def test_every_batch_is_a_frame_with_the_strip_and_the_movie_ends_on_the_suggest
     assert _strip_has(frames[-1], RED, grid_h) and _strip_has(last, RED, grid_h)
     assert not any(_strip_has(frame, RED, grid_h) for frame in frames[:-1])
     assert not np.array_equal(last, frames[-1])  # the range shaded, the steepest descent marked
+    # The frames folder and its manifest hold the batches; the suggestion's frame goes to the movies only.
+    assert sorted(p.name for p in (out / "frames").glob("*.png")) == sorted(r["file"].split("/")[-1] for r in records)
     for movie in range_test.movies:
         assert inspect_movie(movie.path).frame_count >= len(frames) + 1
     with Image.open(out / "movie.gif") as gif:

@@ -233,3 +233,23 @@ def test_a_regressions_mae_reaches_tensorboard_and_the_page(tmp_path, capsys):
     data = json.loads(re.search(r'<script type="application/json" id="run-data">(.*?)</script>', page, re.S)[1])
     assert [metric["key"] for metric in data["metrics"]] == ["loss", "mae"]
     assert [record["mae"] for record in data["runs"][0]["records"]] == pytest.approx([r["mae"] for r in records])
+
+
+def test_records_of_another_shape_name_their_figures_and_step(tmp_path):
+    from vizcallbacks.sinks import NamedRecord
+
+    assert not hasattr(TensorBoardSink, "write")  # one entry point: open, send, finish
+    frame = np.full((6, 8, 3), 40, np.uint8)
+    sink = TensorBoardSink(tmp_path / "logs", tag="panel", scalars=["heldout_accuracy", "train_loss"])
+    sink.open()
+    sink.send(frame, NamedRecord("p0000.png", {"index": 0, "heldout_accuracy": 0.25, "train_loss": None}, step=0))
+    sink.send(frame, NamedRecord("p0001.png", {"index": 1, "heldout_accuracy": float("nan"), "train_loss": 1.5},
+                                 step=128, wall_time=1234.5))
+    sink.finish()
+    logs = _read(tmp_path / "logs")
+    assert [event.step for event in logs.Images("panel")] == [0, 128]
+    assert [(event.step, event.value) for event in logs.Scalars("heldout_accuracy")] == [(0, 0.25)]  # NaN: left out
+    assert [(event.step, event.value, event.wall_time) for event in logs.Scalars("train_loss")] == [(128, 1.5, 1234.5)]
+    with pytest.raises(TypeError, match="scalars must be a list of figure names"):
+        TensorBoardSink(tmp_path / "logs", scalars="heldout_accuracy")
+

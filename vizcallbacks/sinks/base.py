@@ -1,17 +1,25 @@
 """The one interface every sink implements: `Sink`. A new destination for frames (a
-TensorBoard log, a notebook view) is one new subclass in its own file."""
+TensorBoard log, a notebook view) is one new subclass in its own file.
+
+And what a sink is sent with each frame besides the pixels, a record: the callback's frames
+carry a `framefiles.FrameRecord`; frames of another shape (compare's panels and movie
+frames, whose manifest lines hold other figures) a `NamedRecord`. A sink reads a record's
+file name (`file_name`), manifest line (`manifest_fields`), `step`, `wall_time` and any
+figure by name (`getattr`)."""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ..framefiles import FrameRecord
 
-__all__ = ["Sink"]
+__all__ = ["Sink", "NamedRecord", "manifest_fields"]
 
 
 class Sink(abc.ABC):
@@ -59,3 +67,64 @@ class Sink(abc.ABC):
         """Stop without making what was begun final, where that matters (a movie);
         by default the same as `finish`."""
         self.finish()
+
+
+@dataclasses.dataclass(frozen=True)
+class NamedRecord:
+    """A frame's record with a fixed file name and free-form figures, for frames that are
+    not the callback's (compare's panels, its movie frames).
+
+    >>> record = NamedRecord("p0003.png", {"index": 3, "heldout_accuracy": 0.71}, step=384)
+    >>> record.file_name(), record.heldout_accuracy, record.step
+    ('p0003.png', 0.71, 384)
+
+    Args:
+        name: the frame's PNG file name, e.g. "p0003.png".
+        fields: the manifest line after its "file", in order; a figure that is not a
+            finite number is kept as None (JSON has no NaN), and read as an attribute.
+        step: where the sinks that order frames by a step (TensorBoard) put the frame.
+        wall_time: when the frame was drawn (`time.time()`); None for when it is sent.
+    """
+
+    name: str
+    fields: Mapping
+    step: int
+    wall_time: float | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "fields", {key: _finite_or_none(value) for key, value in self.fields.items()})
+
+    def file_name(self, digits=None) -> str:
+        """The frame's PNG name, whatever the padding asked for.
+
+        Args:
+            digits: ignored: a named record has its own name.
+        """
+        return self.name
+
+    def __getattr__(self, key: str):
+        # Only for names that are not the dataclass's own: the figures.
+        fields = self.__dict__.get("fields", {})
+        if key.startswith("__") or key not in fields:
+            raise AttributeError(f"NamedRecord has no field {key!r}.")
+        return fields[key]
+
+
+def _finite_or_none(value):
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def manifest_fields(record) -> dict:
+    """The fields of `record`'s manifest line, after its "file", in order.
+
+    Args:
+        record: a `NamedRecord` or a dataclass such as `FrameRecord`.
+
+    Returns:
+        A dict of the line's fields.
+    """
+    if isinstance(record, NamedRecord):
+        return dict(record.fields)
+    if hasattr(record, "manifest_fields"):  # FrameRecord: its figures flat, as the manifest keeps them
+        return record.manifest_fields()
+    return dataclasses.asdict(record)

@@ -12,7 +12,7 @@ import importlib.util
 import os
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +69,8 @@ class TensorBoardSink(Sink):
             scalars are tagged by their figures' keys ("accuracy", "loss", "mae").
         resumed: whether this run goes on from an earlier one in `log_dir`; None: when
             `open` is given earlier frames.
+        scalars: the record's figures written as scalars, by name (compare's runs:
+            "heldout_accuracy", ...); None for the callback's figures.
 
     Example:
 
@@ -79,7 +81,8 @@ class TensorBoardSink(Sink):
     >>> # then: tensorboard --logdir logs
     """
 
-    def __init__(self, log_dir, *, tag: str = "activations", resumed: bool | None = None):
+    def __init__(self, log_dir, *, tag: str = "activations", resumed: bool | None = None,
+                 scalars: Sequence[str] | None = None):
         if not isinstance(tag, str) or not tag.strip():
             raise ValueError(f"tag must be a non-empty string, such as 'activations'. Received: tag={tag!r}.")
         self.log_dir = check_path(log_dir, "log_dir")
@@ -89,6 +92,10 @@ class TensorBoardSink(Sink):
         self._writer = None
         self.resumed = None if resumed is None else check_bool(resumed, "resumed")
         self._resumed = False  # this run's: `resumed`, or whether open was given earlier frames
+        if scalars is not None and (isinstance(scalars, str) or not all(isinstance(n, str) for n in scalars)):
+            raise TypeError(f"scalars must be a list of figure names, such as ['heldout_accuracy']. "
+                            f"Received: scalars={scalars!r}.")
+        self.scalars = None if scalars is None else tuple(scalars)
 
     def open(self, *, earlier: Sequence[Path] = ()) -> None:
         """Check that tensorboardX is installed and `log_dir` is a folder; the event
@@ -112,26 +119,21 @@ class TensorBoardSink(Sink):
                 "own (a subfolder per run shows the runs side by side).", stacklevel=2)
 
     def send(self, frame: np.ndarray, record) -> None:
-        self.write(frame, step=record.step, wall_time=getattr(record, "wall_time", None),
-                   scalars=figures_of(record))
-
-    def write(self, frame: np.ndarray, *, step: int, scalars: Mapping[str, float | None] | None = None,
-              wall_time: float | None = None) -> None:
-        """Write one frame and its figures at `step`: what `send` does with a record, for
-        records of another shape (compare's runs, which count held-out figures).
-
-        >>> sink.write(frame, step=128, scalars={"heldout_accuracy": 0.71, "heldout_loss": 0.8})
+        """Write `frame` as an image and the record's figures as scalars, at `record.step`.
 
         Args:
             frame: the frame, a (height, width, 3) uint8 RGB array.
-            step: TensorBoard's step for the image and the scalars.
-            scalars: tag -> value; None values are left out.
-            wall_time: the time the frame was drawn (`time.time()`); None for now.
+            record: its record: `step`, `wall_time` (None: now) and the figures by name,
+                None where unknown (left out).
         """
+        scalars = figures_of(record)
+        if self.scalars is not None:
+            scalars = {name: getattr(record, name, None) for name in self.scalars}
+        wall_time = getattr(record, "wall_time", None)
         frame = check_rgb_frame(frame, "TensorBoardSink.send: frame")
         if self._tensorboardX is None:
             self.open()
-        step = int(step)
+        step = int(record.step)
         if self._writer is None:
             self._writer = self._start(first_step=step)
         Summary = self._summary
@@ -142,7 +144,7 @@ class TensorBoardSink(Sink):
         # encodes at Pillow's default level: 1.6 times the time on a 640x686 frame.
         self._writer.file_writer.add_summary(Summary(value=[Summary.Value(tag=self.tag, image=image)]),
                                              global_step=step, walltime=wall_time)
-        for name, value in (scalars or {}).items():
+        for name, value in scalars.items():
             if value is not None:
                 self._writer.add_scalar(name, float(value), global_step=step, walltime=wall_time)
 

@@ -121,22 +121,23 @@ def run(args) -> int:
     Returns:
         0; a mistake raises, and `main` answers it with one line and status 2.
     """
-    from ..compare import compare_batch_sizes, compare_runs
+    from ..compare import COMPARE_STYLE, Comparison, compare_runs
+    from ..compare.configs import check_batch_sizes
+    from ..compare.executors import make_executor
 
     vary, batch_size = _vary(args)
-    every = {"every_steps": args.every} if args.align == "steps" else {"every_examples": args.every}
-    common = dict(
-        examples=args.examples, out_dir=args.out, dataset=args.dataset, data_dir=args.data_dir, align=args.align,
-        **every, optimizer=args.optimizer, learning_rate=args.learning_rate, seed=args.seed, seeds=args.seeds,
-        scale_lr=args.scale_lr, reference_batch=args.reference_batch, heldout_size=args.heldout,
-        image_indices=args.images, layers=args.layers, channel=args.channel, cell_px=args.cell_px,
-        formats=args.format, fps=args.fps, executor=args.executor, scheduler=args.scheduler, jobs=args.jobs,
-        threads_per_run=args.threads_per_run, overwrite=args.overwrite, progress=not args.quiet,
-        tensorboard_dir=args.tensorboard)
     if list(vary) == ["batch_size"]:
-        result = compare_batch_sizes(batch_sizes=vary["batch_size"], **common)
-    else:
-        result = compare_runs(vary=vary, batch_size=batch_size, **common)
+        check_batch_sizes(vary["batch_size"])  # named as --batch-sizes says it: at least two, different
+    every = {"every_steps": args.every} if args.align == "steps" else {"every_examples": args.every}
+    comparison = Comparison(
+        vary=vary, batch_size=batch_size, examples=args.examples, dataset=args.dataset, data_dir=args.data_dir,
+        align=args.align, **every, optimizer=args.optimizer, learning_rate=args.learning_rate, seed=args.seed,
+        seeds=args.seeds, scale_lr=args.scale_lr, reference_batch=args.reference_batch, heldout_size=args.heldout,
+        image_indices=args.images, threads_per_run=args.threads_per_run)
+    style = COMPARE_STYLE.replace(layers=tuple(args.layers), channels=(args.channel,), cell_px=args.cell_px)
+    result = compare_runs(comparison, out_dir=args.out, style=style, formats=args.format, fps=args.fps,
+                          executor=make_executor(args.executor, jobs=args.jobs, scheduler=args.scheduler),
+                          overwrite=args.overwrite, progress=not args.quiet, tensorboard_dir=args.tensorboard)
     for run_result in result.runs:
         final = run_result.records[-1]
         print(f"{run_result.name}: {run_result.steps:,} updates, {run_result.examples_seen:,} examples, "

@@ -75,15 +75,16 @@ def run(args) -> int:
     Returns:
         0; a mistake raises, and `main` answers it with one line and status 2.
     """
-    from ..lr_find import LearningRateRange, lr_find
+    from ..lr_find import LR_FIND_STYLE, LearningRateRange, RangeTestSpec, lr_find
 
     LearningRateRange(args.min_lr, args.max_lr, args.batches)  # a wrong range fails before Keras loads
     import_keras_quietly()
-    result = lr_find(
-        dataset=args.dataset, out_dir=args.out, data_dir=args.data_dir, min_lr=args.min_lr, max_lr=args.max_lr,
-        batches=args.batches, batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
-        divergence_factor=args.divergence_factor, fraction=args.fraction, image_indices=args.images,
-        layers=args.layers, formats=args.format, fps=args.fps, overwrite=args.overwrite, progress=not args.quiet)
+    spec = RangeTestSpec(dataset=args.dataset, data_dir=args.data_dir, min_lr=args.min_lr, max_lr=args.max_lr,
+                         batches=args.batches, batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
+                         divergence_factor=args.divergence_factor, fraction=args.fraction,
+                         image_indices=args.images)
+    result = lr_find(spec, out_dir=args.out, style=LR_FIND_STYLE.replace(layers=tuple(args.layers)),
+                     formats=args.format, fps=args.fps, overwrite=args.overwrite, progress=not args.quiet)
     print(f"{len(result.losses)} batches, lr {result.learning_rates[0]:.3g} to {result.learning_rates[-1]:.3g}; "
           f"{result.frame_count} frames in {result.manifest_path}")
     for movie in result.movies:

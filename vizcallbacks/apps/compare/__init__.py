@@ -5,13 +5,20 @@ their configuration alone; one movie whose every frame shows every configuration
 same amount of data (or the same number of updates, or the same training time), with the
 mean over the seeds and its spread.
 
+What a comparison varies and holds fixed is one value, `Comparison` (``spec.py``); how its
+panels look is a `FrameStyle` (`COMPARE_STYLE` by default):
+
+>>> result = compare_runs(Comparison(vary={"learning_rate": [0.01, 0.05, 0.2]}, seeds=3), out_dir="output/lr")
+
 Four steps, as elsewhere in the package: *plan* (pure functions: which configurations and
-seeds, which examples in which order, when to capture: ``grid.py``, ``schedule.py``),
-*run* (each run in a fresh process, locally or on a Dask cluster, writes its panels and
-figures to ``DIR/runs/<name>/``: ``run.py``, ``backends.py``, ``executors.py``),
-*compose* (the caller turns those files into movie frames, so the movie is the same
-whatever ran the runs: ``compose.py``) and *summarise* (figures over seeds, the verdict,
-``summary.json`` and ``summary.png``: ``stats.py``); `compare_runs` ties them together.
+seeds, which examples in which order, when to capture: ``configs.py``, ``schedule.py``),
+*run* (each run in a fresh process, locally or on a Dask cluster, sends its panels and
+figures through a frame pipeline to ``DIR/runs/<name>/``: ``run.py``, ``backends.py``,
+``executors.py``), *compose* (the caller turns those files into movie frames, sent through
+a frame pipeline to the PNGs, manifest and movies, so the movie is the same whatever ran
+the runs: ``compose.py``) and *summarise* (figures over seeds, the verdict, ``summary.json``
+and ``summary.png``: ``stats.py``, ``results.py``); ``outdir.py`` keeps an earlier
+comparison safe while a new one replaces it; `compare_runs` ties them together.
 
 Output layout: ``DIR/runs/<name>/`` per run (``panels/``, its manifest, ``run.json``),
 ``DIR/frames/`` and a manifest beside it for the movie's frames, ``DIR/movie.gif``,
@@ -21,136 +28,48 @@ varies ("bs32", "lr0.05", "bs32-adam"), with "-seed<N>" when there are several s
 
 from __future__ import annotations
 
-import json
-import os
+import dataclasses
 import shutil
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
-from ...checks import check_writable_dir
-from ...framefiles import FRAMES_DIR, MANIFEST_NAME, RUNS_DIR, read_manifest, write_atomically
+from ...checks import check_fps
+from ...framefiles import MANIFEST_NAME, RUNS_DIR, read_manifest
+from ...render.style import FrameStyle
 from ...sinks.tensorboard import check_tensorboard_dir
-from ..train import MOVIE_FORMATS
+from ..train import MOVIE_FORMATS, check_formats
 from .backends import BACKENDS, configured_backend
-from .compose import Composer, write_movie, write_summary_png
+from .compose import write_movie
+from .configs import HYPERPARAMETERS, OPTIMIZERS, SCALE_LR, Config, check_batch_sizes, check_seeds, parse_vary, \
+    plan_configs
 from .executors import EXECUTORS, DaskExecutor, Executor, LocalExecutor, make_executor
-from .configs import (HYPERPARAMETERS, OPTIMIZERS, SCALE_LR, Config, check_batch_sizes, check_seeds, parse_vary,
-                   plan_configs)
-from .run import RunOptions, RunSpec
-from .schedule import (ALIGNS, DEFAULT_IMAGE_INDICES, DEFAULT_LAYERS, Schedule,
-                       check_options, frame_plan, heldout_indices, plan_schedule, training_order)
-from .stats import Runs, Verdict, make_verdict, point_stats
+from .outdir import put_earlier_back, set_earlier_aside
+from .results import CompareResult, Plan, RunResult, composer_and_plan, make_plan, summarise
+from .run import RunOptions
+from .schedule import (ALIGNS, DEFAULT_IMAGE_INDICES, DEFAULT_LAYERS, Schedule, frame_plan, heldout_indices,
+                       plan_schedule, training_order)
+from .spec import COMPARE_STYLE, Comparison, check_compare_style
+from .stats import Verdict
 from .views import write_views
 
-__all__ = ["compare_runs", "compare_batch_sizes", "CompareResult", "RunResult", "Verdict", "Schedule", "Config",
-           "plan_configs", "plan_schedule", "training_order", "heldout_indices", "frame_plan", "check_seeds",
-           "parse_vary", "Executor", "LocalExecutor", "DaskExecutor", "EXECUTORS", "HYPERPARAMETERS",
-           "SCALE_LR", "ALIGNS", "OPTIMIZERS", "BACKENDS", "DEFAULT_IMAGE_INDICES", "DEFAULT_LAYERS",
-           "MOVIE_FORMATS"]
+__all__ = ["compare_runs", "compare_batch_sizes", "Comparison", "COMPARE_STYLE", "CompareResult", "RunResult",
+           "Verdict", "Schedule", "Config", "plan_configs", "plan_schedule", "training_order", "heldout_indices",
+           "frame_plan", "check_seeds", "parse_vary", "Executor", "LocalExecutor", "DaskExecutor", "EXECUTORS",
+           "HYPERPARAMETERS", "SCALE_LR", "ALIGNS", "OPTIMIZERS", "BACKENDS", "DEFAULT_IMAGE_INDICES",
+           "DEFAULT_LAYERS", "MOVIE_FORMATS"]
+
+_COMPARISON_FIELDS = tuple(f.name for f in dataclasses.fields(Comparison) if f.init)
+# The drawing options compare_runs took one by one before FrameStyle: keyword -> style field.
+_LEGACY_STYLE = {"layers": "layers", "channel": "channels", "cell_px": "cell_px", "cmap": "cmap"}
 
 
-@dataclass(frozen=True)
-class RunResult:
-    """One run: its configuration and seed, folder, manifest and figures per capture point.
-
-    Args:
-        name: the run's name: its configuration's ("bs32"), with "-seed<N>" when there
-            are several seeds.
-        batch_size: the examples per update.
-        run_dir: the run's folder, `out_dir/runs/<name>/`.
-        manifest_path: its manifest: one line per capture point.
-        steps: the updates it made.
-        examples_seen: the training examples it read.
-        train_seconds: seconds spent in updates, the first (graph tracing) not counted.
-        records: its manifest's lines, as dicts.
-        config: its configuration's name.
-        seed: its seed (initial weights and example order).
-        learning_rate: its learning rate.
-        optimizer: its optimizer.
-    """
-
-    name: str
-    batch_size: int
-    run_dir: Path
-    manifest_path: Path
-    steps: int
-    examples_seen: int
-    train_seconds: float
-    records: tuple = field(repr=False)
-    config: str = ""
-    seed: int = 0
-    learning_rate: float = 0.0
-    optimizer: str = ""
-
-
-@dataclass(frozen=True)
-class CompareResult:
-    """Where the comparison's files are, and what it found.
-
-    Args:
-        out_dir: the comparison's folder.
-        runs: a `RunResult` per run, by configuration (in order) then seed.
-        frame_count: the movie's frames.
-        movies: the movies written (`vizcallbacks.movie.Movie`).
-        summary_path: `summary.json`: figures per run and point, over seeds, and the verdict.
-        summary_png: `summary.png`: the final curves.
-        verdict: whether the first configuration (the smallest batch) was ahead of the last.
-        schedule: when the runs captured, and how much data they read.
-        configs: the configurations, in order.
-        seeds: the seeds every configuration ran with.
-        points: figures per movie point over the seeds (see `stats.point_stats`).
-        page_path: `index.html`, the page that plays every run together; None when a
-            file of another kind was there.
-        tensorboard_dir: where the TensorBoard logs went (a subfolder per run); None
-            when not asked for.
-    """
-
-    out_dir: Path
-    runs: tuple  # of RunResult
-    frame_count: int
-    movies: tuple  # of vizcallbacks.movie.Movie
-    summary_path: Path
-    summary_png: Path
-    verdict: Verdict
-    schedule: Schedule
-    configs: tuple = ()  # of Config
-    seeds: tuple = ()
-    points: tuple = field(default=(), repr=False)
-    page_path: Path | None = None
-    tensorboard_dir: Path | None = None
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """What a comparison trains and shares: the configurations and seeds, and every run."""
-
-    configs: tuple[Config, ...]
-    seeds: tuple[int, ...]
-    options: RunOptions
-    specs: tuple[RunSpec, ...]
-    scale_lr: str | None
-    reference_batch: int | None
-
-    def runs(self, records: Mapping[str, list]) -> Runs:
-        names = {(spec.config.name, spec.seed): spec.name for spec in self.specs}
-        return Runs(configs=tuple(c.name for c in self.configs), labels={c.name: c.label for c in self.configs},
-                    seeds=self.seeds, names=names, records=records, align=self.options.schedule.align,
-                    batch_sizes_only=self.configs[0].varied == ("batch_size",))
-
-
-def compare_runs(*, vary: Mapping[str, Sequence], seeds: int | Sequence[int] | None = None, seed: int = 0,
-                 batch_size: int = 32, learning_rate: float = 0.05, optimizer: str = "sgd",
-                 scale_lr: str | None = None, reference_batch: int | None = None, examples: int = 30000,
-                 out_dir="output/compare", dataset: str = "fashion_mnist", data_dir=None, align: str = "examples",
-                 every_examples: int | None = None, every_steps: int | None = None, heldout_size: int = 1000,
-                 image_indices: Sequence[int] = DEFAULT_IMAGE_INDICES, layers: Sequence[str] = DEFAULT_LAYERS,
-                 channel: int = 1, cell_px: int = 48, cmap: str = "inferno", formats: Sequence[str] = MOVIE_FORMATS,
-                 fps: float = 6, executor: str | Executor = "local", scheduler=None, jobs: int | None = None,
-                 threads_per_run: int = 1, overwrite: bool = False, progress: bool = True,
-                 tensorboard_dir=None) -> CompareResult:
-    """Train the default CNN once per configuration and seed and compare the
+def compare_runs(comparison: Comparison | None = None, *, out_dir="output/compare", style: FrameStyle | None = None,
+                 formats: Sequence[str] = MOVIE_FORMATS, fps: float = 6, executor: str | Executor = "local",
+                 jobs: int | None = None, overwrite: bool = False, progress: bool = True, tensorboard_dir=None,
+                 **legacy) -> CompareResult:
+    """Train the default CNN once per configuration and seed of `comparison` and compare the
     configurations side by side. Runs of one seed start from the same initial weights and
     read the same stream of examples (one shuffled permutation per epoch, from the seed);
     every seed draws other weights and another order, the same for every configuration,
@@ -168,258 +87,161 @@ def compare_runs(*, vary: Mapping[str, Sequence], seeds: int | Sequence[int] | N
       in how many seeds the order between configurations held; the verdict).
     - ``index.html``: a page that plays every run's panels together, with their curves.
 
-    Runs go through `executor`: local 'spawn' processes, `jobs` at once, or a Dask
-    cluster. Each starts fresh with its backend set up first (`threads_per_run` threads,
-    deterministic ops), so results do not depend on `jobs` or on where they ran, where
-    the backend allows it: see `vizcallbacks.apps.compare.backends` (JAX with more than one
-    thread per run follows the machine's CPU count; `align="time"` follows measured time).
-    Locally, call it under ``if __name__ == "__main__":`` in a script, as 'spawn'
-    re-imports the main module. Every file is written whole or not at all, so a
-    comparison killed at any moment leaves only whole files.
+    Every frame (each run's panels, the movie's frames) goes through a `FramePipeline` to
+    the same sinks as the callback's: PNGs and manifest lines written atomically, movies
+    streamed, TensorBoard. Runs go through `executor`: local 'spawn' processes, `jobs` at
+    once, or a Dask cluster (`DaskExecutor(scheduler)`). Each starts fresh with its
+    backend set up first (`threads_per_run` threads, deterministic ops), so results do not
+    depend on `jobs` or on where they ran, where the backend allows it: see
+    `vizcallbacks.apps.compare.backends`. Locally, call it under
+    ``if __name__ == "__main__":`` in a script, as 'spawn' re-imports the main module.
 
-    >>> result = compare_runs(vary={"learning_rate": [0.01, 0.05, 0.2]}, seeds=3, out_dir="output/lr")
+    >>> result = compare_runs(Comparison(vary={"learning_rate": [0.01, 0.05, 0.2]}, seeds=3), out_dir="output/lr")
     >>> print(result.verdict.text)
 
     Args:
-        vary: hyper-parameter -> values: "batch_size", "learning_rate", "optimizer"
-            (see `HYPERPARAMETERS`); several make a grid. At least two configurations.
-        seeds: None (one run per configuration, from `seed`), a count N (seeds `seed`,
-            `seed` + 1, ...) or a list of seeds.
-        seed: the first seed; the held-out sample is drawn from it for every run.
-        batch_size: the batch size where it does not vary.
-        learning_rate: the learning rate where it does not vary (with `scale_lr`: at the
-            reference batch).
-        optimizer: a Keras optimizer name (see `OPTIMIZERS`) where it does not vary.
-        scale_lr: None, or "linear": the learning rate times batch / `reference_batch`.
-        reference_batch: the batch size `learning_rate` is for, with `scale_lr`; default
-            the smallest batch size compared.
-        examples: training examples every run reads, rounded down to a multiple of every
-            batch size (their least common multiple), so that every run reads the same;
-            when that multiple is more than `examples`, kept as it is, and each run reads
-            up to the end of the batch that reaches it (see `plan_schedule`).
+        comparison: what varies and what is fixed (see `Comparison`).
         out_dir: the folder to write; made if missing.
-        dataset: "fashion_mnist" or "mnist".
-        data_dir: the folder of the dataset's files; default: where `load_dataset` looks.
-            It is read here (the checks before any run starts) and by every
-            run, on a Dask worker too, where that worker looks.
-        align: what each frame holds equal: "examples" (points every `every_examples`, by
-            default a multiple of every batch size so each run is captured exactly there),
-            "steps" (every `every_steps` updates; a run that has ended holds its last state)
-            or "time" (seconds spent in updates, the first update, mostly graph tracing, not
-            counted; runs that share CPUs run slower, so use `jobs=1` for it).
-        every_examples: examples between points (align "examples" or "time"); default about
-            40 points.
-        every_steps: updates between points (align "steps"); default about 40 points.
-        heldout_size: test images every point is evaluated on.
-        image_indices: test-set indices of the images each panel shows.
-        layers: names of the default CNN's layers each panel shows.
-        channel: the feature-map channel shown.
-        cell_px: the panels' grid cell size in pixels.
-        cmap: a matplotlib colormap name.
+        style: how the panels look (a `FrameStyle` of the default CNN's layer names);
+            default `COMPARE_STYLE`.
         formats: movie formats, from "gif" and "mp4".
         fps: the movie's frames per second.
-        executor: "local", "dask" (with `scheduler`), or an `Executor`.
-        scheduler: the Dask scheduler's address ("tcp://host:8786") or a connected
-            `distributed.Client`, with executor "dask".
-        jobs: runs at once; local default: as many as there are CPUs; Dask: all.
-        threads_per_run: the backend's threads per run; results depend on it, not on `jobs`.
+        executor: "local", an `Executor` (`LocalExecutor(jobs)`, `DaskExecutor(scheduler)`).
+        jobs: runs at once with executor "local"; default as many as there are CPUs.
         overwrite: replace a comparison already in `out_dir` (its runs, frames, summary and
-            movies), once the new one has succeeded: a comparison that fails puts it back.
+            movies), once the new one has succeeded: a comparison that fails puts it back,
+            and one killed meanwhile is put back by the next comparison into `out_dir`.
         progress: show progress bars on stderr.
-        tensorboard_dir: a folder for TensorBoard's logs, written at the end: each run's
+        tensorboard_dir: a folder for TensorBoard's logs, written as each run trains: its
             panels and figures in `tensorboard_dir/<run name>/`; None for none.
+        **legacy: the keywords of version 0.x, for one release, each with a
+            DeprecationWarning: `Comparison`'s fields (vary=..., seeds=..., ...), layers,
+            channel, cell_px and cmap (`style`), and scheduler (`executor="dask"`).
 
     Returns:
         A `CompareResult`: where the files are, each run's figures, and the verdict.
 
     Raises:
+        TypeError: an argument is of the wrong kind, or unknown.
         ValueError: an argument is not valid, or does not fit the dataset.
         FileExistsError: `out_dir` holds a comparison and `overwrite` is False.
         RuntimeError: the runs of a seed did not share their initial weights or data
             order, seeds did not differ, or runs did not share the held-out sample.
     """
-    configs = plan_configs(vary, batch_size=batch_size, learning_rate=learning_rate, optimizer=optimizer,
-                           scale_lr=scale_lr, reference_batch=reference_batch)
-    seeds = check_seeds(seeds, seed=seed)
-    schedule = plan_schedule(sorted({c.batch_size for c in configs}), examples, align=align,
-                             every_examples=every_examples, every_steps=every_steps)
-    formats = check_options(heldout_size=heldout_size, image_indices=image_indices, layers=layers,
-                            channel=channel, cell_px=cell_px, cmap=cmap, formats=formats, fps=fps,
-                            threads_per_run=threads_per_run, dataset=dataset)
+    comparison, style, scheduler = _with_legacy(comparison, style, legacy)
+    formats = check_formats(formats)
+    check_fps(fps)
     executor = make_executor(executor, jobs=jobs, scheduler=scheduler)
-    _check_against_data(dataset, data_dir, heldout_size=heldout_size, image_indices=image_indices)
+    _check_against_data(comparison)
     tensorboard_dir = check_tensorboard_dir(tensorboard_dir, "tensorboard_dir (--tensorboard)")
-    out_dir, earlier = _set_earlier_aside(Path(out_dir), overwrite)
+    out_dir, earlier = set_earlier_aside(Path(out_dir), overwrite)
     try:
-        result = _compare(out_dir, configs, seeds, schedule, formats, executor, dataset=dataset, data_dir=data_dir,
-                          heldout_size=heldout_size, image_indices=image_indices, layers=layers, channel=channel,
-                          cell_px=cell_px, cmap=cmap, threads_per_run=threads_per_run, progress=progress,
-                          scale_lr=scale_lr, reference_batch=reference_batch, fps=fps, examples=examples,
+        result = _compare(out_dir, comparison, style, executor, formats=formats, fps=fps, progress=progress,
                           tensorboard_dir=tensorboard_dir)
     except BaseException:
-        _put_earlier_back(out_dir, earlier)
+        put_earlier_back(out_dir, earlier)
         raise
     if earlier is not None:
         shutil.rmtree(earlier, ignore_errors=True)
     return result
 
 
-def _compare(out_dir: Path, configs, seeds, schedule, formats, executor, *, dataset, data_dir, heldout_size,
-             image_indices, layers, channel, cell_px, cmap, threads_per_run, progress, scale_lr, reference_batch,
-             fps, examples, tensorboard_dir) -> CompareResult:
-    """`compare_runs` once its arguments are checked and `out_dir` is clear: train, compose, summarise."""
-    options = RunOptions(schedule=schedule, dataset=dataset, data_dir=None if data_dir is None else str(data_dir),
-                         heldout_seed=seeds[0], heldout_size=int(heldout_size),
-                         image_indices=tuple(int(i) for i in image_indices), layers=tuple(layers),
-                         channel=int(channel), cell_px=int(cell_px), cmap=cmap, threads_per_run=int(threads_per_run),
-                         progress=progress, backend=configured_backend())
-    plan = _plan(out_dir, configs, seeds, options, scale_lr=scale_lr, reference_batch=reference_batch)
+def compare_batch_sizes(batch_sizes: Sequence[int] = (32, 128, 512), **options) -> CompareResult:
+    """`compare_runs` over batch sizes: `Comparison(vary={"batch_size": batch_sizes}, ...)`.
+    The verdict says whether the smallest batch was ahead of the largest at equal examples
+    seen (and in how many seeds). Runs are named "bs<N>".
 
-    summaries, train_wall_s = _run(plan, executor, progress=progress)
-    runs = plan.runs({spec.name: _run_records(out_dir, spec.name) for spec in plan.specs})
-    composer, frames = _composer_and_plan(out_dir, runs, plan, dataset=dataset)
-    movies = write_movie(out_dir, composer, frames, formats=formats, fps=fps, overwrite=False, progress=progress)
-    result = _summarise(out_dir, plan, summaries, runs, composer, frames, movies, executor=executor,
-                        examples=examples, train_wall_s=train_wall_s)
-    return write_views(result, tensorboard_dir=tensorboard_dir)
-
-
-def compare_batch_sizes(*, batch_sizes: Sequence[int] = (32, 128, 512), examples: int = 30000,
-                        out_dir="output/compare", dataset: str = "fashion_mnist", data_dir=None,
-                        align: str = "examples", every_examples: int | None = None,
-                        every_steps: int | None = None, optimizer: str = "sgd",
-                        learning_rate: float = 0.05, seed: int = 0, seeds: int | Sequence[int] | None = None,
-                        scale_lr: str | None = None, reference_batch: int | None = None, heldout_size: int = 1000,
-                        image_indices: Sequence[int] = DEFAULT_IMAGE_INDICES,
-                        layers: Sequence[str] = DEFAULT_LAYERS, channel: int = 1, cell_px: int = 48,
-                        cmap: str = "inferno", formats: Sequence[str] = MOVIE_FORMATS, fps: float = 6,
-                        executor: str | Executor = "local", scheduler=None, jobs: int | None = None,
-                        threads_per_run: int = 1, overwrite: bool = False, progress: bool = True,
-                        tensorboard_dir=None) -> CompareResult:
-    """`compare_runs` over batch sizes: the default CNN trained once per batch size (and
-    seed), from the same initial weights, on the same stream of examples, with the same
-    optimizer and learning rate (or the learning rate scaled with the batch, with
-    `scale_lr="linear"`); the verdict says whether the smallest batch was ahead of the
-    largest at equal examples seen (and in how many seeds). Runs are named "bs<N>".
-
-    >>> result = compare_batch_sizes(batch_sizes=[32, 128, 512], examples=30000, seeds=3,
-    ...                              out_dir="output/compare")
-    >>> print(result.verdict.text)
+    >>> result = compare_batch_sizes([32, 128, 512], examples=30000, seeds=3, out_dir="output/compare")
 
     Args:
         batch_sizes: at least two different batch sizes.
-        examples: training examples every run reads (see `compare_runs`).
-        out_dir: the folder to write; made if missing.
-        dataset: "fashion_mnist" or "mnist".
-        data_dir: the folder of the dataset's files.
-        align: "examples", "steps" or "time" (see `compare_runs`).
-        every_examples: examples between points (align "examples" or "time").
-        every_steps: updates between points (align "steps").
-        optimizer: a Keras optimizer name (see `OPTIMIZERS`), the same for every run.
-        learning_rate: the optimizer's learning rate, the same for every run (with
-            `scale_lr`: at the reference batch).
-        seed: the first seed: initial weights, example order, held-out sample.
-        seeds: None, a count or a list of seeds (see `compare_runs`).
-        scale_lr: None, or "linear": the learning rate times batch / `reference_batch`.
-        reference_batch: the batch size `learning_rate` is for; default the smallest.
-        heldout_size: test images every point is evaluated on.
-        image_indices: test-set indices of the images each panel shows.
-        layers: names of the default CNN's layers each panel shows.
-        channel: the feature-map channel shown.
-        cell_px: the panels' grid cell size in pixels.
-        cmap: a matplotlib colormap name.
-        formats: movie formats, from "gif" and "mp4".
-        fps: the movie's frames per second.
-        executor: "local", "dask" (with `scheduler`), or an `Executor`.
-        scheduler: the Dask scheduler's address or client, with executor "dask".
-        jobs: runs trained at once (see `compare_runs`).
-        threads_per_run: the backend's threads per run; results depend on it, not on `jobs`.
-        overwrite: replace a comparison already in `out_dir` (see `compare_runs`).
-        progress: show progress bars on stderr.
-        tensorboard_dir: a folder for TensorBoard's logs (see `compare_runs`); None for none.
+        **options: the fields of `Comparison` but `vary` (examples=..., seeds=...), and
+            `compare_runs`'s arguments (out_dir=..., style=..., jobs=...).
 
     Returns:
         A `CompareResult` (see `compare_runs`).
 
     Raises:
-        ValueError: an argument is not valid, or does not fit the dataset.
-        FileExistsError: `out_dir` holds a comparison and `overwrite` is False.
-        RuntimeError: the runs were not compared fairly (see `compare_runs`).
+        TypeError, ValueError, FileExistsError, RuntimeError: as `compare_runs` raises them.
     """
     sizes = check_batch_sizes(batch_sizes)
-    return compare_runs(
-        vary={"batch_size": list(sizes)}, seeds=seeds, seed=seed, learning_rate=learning_rate, optimizer=optimizer,
-        scale_lr=scale_lr, reference_batch=reference_batch, examples=examples, out_dir=out_dir, dataset=dataset,
-        data_dir=data_dir, align=align, every_examples=every_examples, every_steps=every_steps,
-        heldout_size=heldout_size, image_indices=image_indices, layers=layers, channel=channel, cell_px=cell_px,
-        cmap=cmap, formats=formats, fps=fps, executor=executor, scheduler=scheduler, jobs=jobs,
-        threads_per_run=threads_per_run, overwrite=overwrite, progress=progress, tensorboard_dir=tensorboard_dir)
+    fields = {name: options.pop(name) for name in _COMPARISON_FIELDS if name in options}
+    if "vary" in fields:
+        raise TypeError("compare_batch_sizes varies the batch size; for other hyper-parameters use "
+                        "compare_runs(Comparison(vary=...)).")
+    return compare_runs(Comparison(vary={"batch_size": list(sizes)}, **fields), **options)
 
 
-def _check_against_data(dataset: str, data_dir, *, heldout_size: int, image_indices: Sequence[int]) -> None:
+def _with_legacy(comparison, style, legacy: dict) -> tuple[Comparison, FrameStyle, object]:
+    """The comparison, style and Dask scheduler, from the new arguments or, for one release,
+    from the old keywords (each one warned about, naming its new spelling)."""
+    unknown = sorted(set(legacy) - set(_COMPARISON_FIELDS) - set(_LEGACY_STYLE) - {"scheduler"})
+    if unknown:
+        raise TypeError(f"compare_runs() got unexpected keyword arguments {unknown}. Valid: comparison, out_dir, "
+                        "style, formats, fps, executor, jobs, overwrite, progress, tensorboard_dir.")
+    fields = {name: legacy[name] for name in _COMPARISON_FIELDS if name in legacy}
+    drawing = {name: legacy[name] for name in _LEGACY_STYLE if name in legacy}
+    if fields:
+        if comparison is not None:
+            raise TypeError(f"compare_runs: give what varies and what is fixed in comparison, or as keywords "
+                            f"({', '.join(fields)}), not both.")
+        _deprecated(fields, "compare_runs(Comparison({}), ...)")
+        comparison = Comparison(**fields)
+    if not isinstance(comparison, Comparison):
+        raise TypeError("comparison must be a Comparison, e.g. Comparison(vary={'learning_rate': [0.01, 0.1]}). "
+                        f"Received: comparison={comparison!r}.")
+    style = check_compare_style(style)
+    if drawing:
+        _deprecated(drawing, "compare_runs(..., style=COMPARE_STYLE.replace({}))")
+        if "channel" in drawing:
+            drawing["channel"] = (drawing["channel"],)
+        style = style.replace(**{_LEGACY_STYLE[name]: value for name, value in drawing.items()})
+        style = check_compare_style(style)
+    scheduler = legacy.get("scheduler")
+    if "scheduler" in legacy:
+        _deprecated({"scheduler": scheduler}, "compare_runs(..., executor=DaskExecutor({}))")
+    return comparison, style, scheduler
+
+
+def _deprecated(keywords: dict, new: str) -> None:
+    given = ", ".join(f"{name}=..." for name in keywords)
+    warnings.warn(f"compare_runs({given}) is deprecated and will be removed in the next release: write "
+                  f"{new.format(given)}.", DeprecationWarning, stacklevel=4)
+
+
+def _check_against_data(comparison: Comparison) -> None:
     """The data loaded here too, so that a missing dataset or a bad index fails before any
     process starts."""
     from ...demos.datasets import check_test_indices, load_dataset
 
-    _, (x_test, _), _ = load_dataset(dataset, data_dir=data_dir)
-    if heldout_size > len(x_test):
+    _, (x_test, _), _ = load_dataset(comparison.dataset, data_dir=comparison.data_dir)
+    if comparison.heldout_size > len(x_test):
         raise ValueError(f"heldout_size must be at most the {len(x_test)} test images. "
-                         f"Received: heldout_size={heldout_size}.")
-    check_test_indices(image_indices, test_count=len(x_test), dataset=dataset)
+                         f"Received: heldout_size={comparison.heldout_size}.")
+    check_test_indices(list(comparison.image_indices), test_count=len(x_test), dataset=comparison.dataset)
 
 
-def _earlier_outputs(out_dir: Path) -> list[Path]:
-    """What an earlier comparison wrote in `out_dir` (a user's other files are not ours)."""
-    names = [RUNS_DIR, FRAMES_DIR, MANIFEST_NAME, "summary.json", "summary.png",
-             *(f"movie.{fmt}" for fmt in MOVIE_FORMATS)]
-    return [out_dir / name for name in names if (out_dir / name).exists()]
+def _compare(out_dir: Path, comparison: Comparison, style: FrameStyle, executor: Executor, *, formats, fps, progress,
+             tensorboard_dir) -> CompareResult:
+    """`compare_runs` once its arguments are checked and `out_dir` is clear: train, compose, summarise."""
+    seeds = comparison.seed_list
+    options = RunOptions(schedule=comparison.schedule, dataset=comparison.dataset, data_dir=comparison.data_dir,
+                         heldout_seed=seeds[0], heldout_size=int(comparison.heldout_size),
+                         image_indices=comparison.image_indices, style=style,
+                         threads_per_run=int(comparison.threads_per_run), progress=progress,
+                         backend=configured_backend(),
+                         tensorboard_dir=None if tensorboard_dir is None else str(tensorboard_dir))
+    plan = make_plan(out_dir, comparison, options)
+    summaries, train_wall_s = _run(plan, executor, progress=progress)
+    runs = plan.runs({spec.name: _run_records(out_dir, spec.name) for spec in plan.specs})
+    composer, frames = composer_and_plan(out_dir, runs, plan, dataset=comparison.dataset)
+    movies = write_movie(out_dir, composer, frames, formats=formats, fps=fps, overwrite=False, progress=progress)
+    result = summarise(out_dir, plan, summaries, runs, composer, frames, movies, executor=executor,
+                       examples=comparison.examples, train_wall_s=train_wall_s)
+    return write_views(result, tensorboard_dir=tensorboard_dir)
 
 
-def _set_earlier_aside(out_dir: Path, overwrite: bool) -> tuple[Path, Path | None]:
-    """`out_dir`, made and writable, and cleared of an earlier comparison: refused without
-    `overwrite`; with it, moved into a hidden folder there (returned), so that a comparison
-    that fails can put it back (`_put_earlier_back`) and only one that succeeds replaces it."""
-    check_writable_dir(out_dir, "out_dir")
-    existing = _earlier_outputs(out_dir)
-    if not existing:
-        return out_dir, None
-    if not overwrite:
-        raise FileExistsError(
-            f"out_dir {str(out_dir)!r} already holds a comparison ({existing[0].name}). It is kept: pass "
-            "overwrite=True (--overwrite) to replace it, or choose another folder.")
-    earlier = out_dir / f".earlier-comparison-{os.getpid()}-{time.time_ns()}"
-    earlier.mkdir()
-    for path in existing:
-        path.rename(earlier / path.name)
-    return out_dir, earlier
-
-
-def _put_earlier_back(out_dir: Path, earlier: Path | None) -> None:
-    """After a failed comparison: what it wrote removed, the earlier one where it was."""
-    if earlier is None:
-        return
-    for path in _earlier_outputs(out_dir):
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-    for path in earlier.iterdir():
-        path.rename(out_dir / path.name)
-    earlier.rmdir()
-
-
-def _plan(out_dir: Path, configs: Sequence[Config], seeds: Sequence[int], options: RunOptions, *,
-          scale_lr: str | None, reference_batch: int | None) -> _Plan:
-    """Every run: each configuration with each seed, named and placed."""
-    specs = []
-    for config in configs:
-        for seed in seeds:
-            name = config.name if len(seeds) == 1 else f"{config.name}-seed{seed}"
-            specs.append(RunSpec(name=name, config=config, seed=seed, position=len(specs),
-                                 run_dir=str(out_dir / RUNS_DIR / name), options=options))
-    sizes = [c.batch_size for c in configs]
-    return _Plan(configs=tuple(configs), seeds=tuple(seeds), options=options, specs=tuple(specs), scale_lr=scale_lr,
-                 reference_batch=(reference_batch or min(sizes)) if scale_lr else None)
-
-
-def _run(plan: _Plan, executor: Executor, *, progress: bool) -> tuple[list[dict], float]:
+def _run(plan: Plan, executor: Executor, *, progress: bool) -> tuple[list[dict], float]:
     """Every run, through `executor`; what each returned, and the seconds they took in all.
     Raises RuntimeError when the runs were not paired as they should be."""
     started = time.perf_counter()
@@ -452,93 +274,3 @@ def _check_fair(summaries: Sequence[dict]) -> None:
 
 def _run_records(out_dir: Path, name: str) -> list[dict]:
     return [record for _, record in read_manifest(out_dir / RUNS_DIR / name / MANIFEST_NAME)]
-
-
-def _header(plan: _Plan, dataset: str) -> tuple[str, str]:
-    """The frames' title line and line of details."""
-    configs, schedule = plan.configs, plan.options.schedule
-    varied = configs[0].varied
-    values = {name: ", ".join(_unique(HYPERPARAMETERS[name].text(c.value(name)) for c in configs)) for name in varied}
-    title = " × ".join(f"{HYPERPARAMETERS[name].plural} {values[name]}" for name in varied) + f" on {dataset}"
-    training = []  # the optimizer and learning rate, where they do not vary: "sgd lr 0.05"
-    if "optimizer" not in varied:
-        training.append(configs[0].optimizer)
-    if plan.scale_lr and "learning_rate" in varied:
-        training.append(f"lr scaled {plan.scale_lr}ly with the batch (from batch {plan.reference_batch})")
-    elif plan.scale_lr:
-        training.append(f"lr scaled {plan.scale_lr}ly with the batch (lr {_base_lr(plan):g} at batch "
-                        f"{plan.reference_batch})")
-    elif "learning_rate" not in varied:
-        training.append(f"lr {configs[0].learning_rate:g}")
-    fixed = ([f"batch {configs[0].batch_size}"] if "batch_size" not in varied else []) + [" ".join(training)]
-    seeds = (f"seed {plan.seeds[0]}" if len(plan.seeds) == 1 else
-             f"seeds {', '.join(str(s) for s in plan.seeds)} (panels: seed {plan.seeds[0]})")
-    exactness = ("" if schedule.align == "time" else " (exact)" if schedule.exact
-                 else " (first step at or past each point)")
-    per_seed = "" if len(plan.seeds) == 1 else " per seed"
-    details = (f"same initial weights and example order{per_seed} · {' · '.join(filter(None, fixed))} · {seeds} · "
-               f"held-out: {plan.options.heldout_size} test images · aligned by {schedule.align}{exactness}")
-    return title, details
-
-
-def _unique(values) -> list[str]:
-    return list(dict.fromkeys(values))
-
-
-def _base_lr(plan: _Plan) -> float:
-    config = plan.configs[0]
-    return config.learning_rate * plan.reference_batch / config.batch_size
-
-
-def _composer_and_plan(out_dir: Path, runs: Runs, plan: _Plan, *, dataset: str) -> tuple[Composer, list]:
-    """The composer of the movie's frames, and which record of each run each frame shows."""
-    schedule = plan.options.schedule
-    if schedule.align == "time":
-        frames = frame_plan(runs.records, align="time", frame_count=len(schedule.points))
-        x_max = frames[-1][0]
-    else:
-        frames = frame_plan(runs.records, align=schedule.align, points=schedule.points)
-        x_max = (max(r["examples_seen"] for run in runs.records.values() for r in run)
-                 if schedule.align == "examples" else schedule.points[-1])
-    composer = Composer(out_dir, runs, header=_header(plan, dataset), cmap=plan.options.cmap,
-                        heldout_size=plan.options.heldout_size, x_max=x_max)
-    return composer, frames
-
-
-def _summarise(out_dir: Path, plan: _Plan, summaries: list[dict], runs: Runs, composer: Composer, frames: list,
-               movies: list, *, executor: Executor, examples: int, train_wall_s: float) -> CompareResult:
-    """The figures over seeds, the verdict, summary.png and summary.json, and the result
-    that says where all is."""
-    options, schedule = plan.options, plan.options.schedule
-    verdict = make_verdict(runs, frames)
-    points = point_stats(runs, frames)
-    summary_png = out_dir / "summary.png"
-    write_summary_png(summary_png, runs, points, composer.colours,
-                      f"{composer.header[0][:1].upper()}{composer.header[0][1:]}: {composer.header[1]}\n{verdict.text}")
-    first = plan.configs[0]
-    summary = {
-        "dataset": options.dataset, "align": schedule.align,
-        "batch_sizes": sorted({c.batch_size for c in plan.configs}), "examples_requested": examples,
-        "schedule": asdict(schedule), "vary": {name: _unique(c.value(name) for c in plan.configs)
-                                               for name in first.varied},
-        "configurations": [c.describe() for c in plan.configs], "seeds": list(plan.seeds),
-        "optimizer": first.optimizer, "learning_rate": first.learning_rate, "scale_lr": plan.scale_lr,
-        "reference_batch": plan.reference_batch, "seed": plan.seeds[0], "heldout_size": options.heldout_size,
-        "backend": options.backend, "determinism": BACKENDS[options.backend].determinism,
-        "threads_per_run": options.threads_per_run, **executor.describe(), "train_wall_seconds": round(train_wall_s, 2),
-        "frames": len(frames), "layout": composer.layout(),
-        "movies": [str(m.path.relative_to(out_dir)) for m in movies],
-        "verdict": asdict(verdict), "points": points,
-        "runs": {s["name"]: {**s, "manifest": f"{RUNS_DIR}/{s['name']}/{MANIFEST_NAME}",
-                             "records": runs.records[s["name"]]} for s in summaries},
-    }
-    summary_path = write_atomically(out_dir / "summary.json", (json.dumps(summary, indent=1) + "\n").encode())
-    results = tuple(RunResult(name=s["name"], batch_size=s["batch_size"], run_dir=out_dir / RUNS_DIR / s["name"],
-                              manifest_path=out_dir / RUNS_DIR / s["name"] / MANIFEST_NAME, steps=s["steps"],
-                              examples_seen=s["examples_seen"], train_seconds=s["train_seconds"],
-                              records=tuple(runs.records[s["name"]]), config=s["config"], seed=s["seed"],
-                              learning_rate=s["learning_rate"], optimizer=s["optimizer"])
-                    for s in summaries)
-    return CompareResult(out_dir=out_dir, runs=results, frame_count=len(frames), movies=tuple(movies),
-                         summary_path=summary_path, summary_png=summary_png, verdict=verdict, schedule=schedule,
-                         configs=plan.configs, seeds=plan.seeds, points=tuple(points))

@@ -1,12 +1,13 @@
 """Composition, in the parent, from the files the runs wrote: movie frames (a header, one
 titled panel per configuration, from the first seed's run, the held-out accuracy strip
 underneath with each configuration's mean over the seeds and its min-max band, all on the
-panels' palette of 224 colours) written as PNGs with their manifest and streamed into the
-movie writers; then summary.png.
+panels' palette of 224 colours) sent through a `FramePipeline` to the sinks, as the
+callback's frames are (PNGs, their manifest, the movies streamed); then summary.png.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ...render.curves import CurveStrip, grey_lut, palette_colours
-from ...framefiles import FRAMES_DIR, MANIFEST_NAME, RUNS_DIR, ManifestWriter, partial_path, read_png, write_frame
+from ...framefiles import FRAMES_DIR, MANIFEST_NAME, RUNS_DIR, partial_path, read_png
 from ...render import fit_text, font, make_palette
 from .stats import Runs, Spread, config_curves, spread
 
@@ -184,8 +185,8 @@ class Composer:
 
 
 def write_movie(out_dir: Path, composer: Composer, plan, *, formats, fps, overwrite, progress) -> list:
-    """The movie's frames as PNGs in `out_dir/frames/`, each with its manifest line, streamed
-    into every movie format.
+    """The movie's frames, each sent through a `FramePipeline` to the sinks: a PNG in
+    `out_dir/frames/`, its manifest line, and every movie format, streamed.
 
     Args:
         out_dir: the comparison's folder.
@@ -202,25 +203,34 @@ def write_movie(out_dir: Path, composer: Composer, plan, *, formats, fps, overwr
     from tqdm import tqdm
 
     from ...movie import writer_for
+    from ...pipeline import FramePipeline
+    from ...sinks.movie import MovieSink
+    from ...sinks import frame_sinks
 
-    frames_dir = out_dir / FRAMES_DIR
-    frames_dir.mkdir(parents=True, exist_ok=True)
     writers = [writer_for(out_dir / f"movie.{fmt}", fps=fps, overwrite=overwrite,
                           **({"palette": composer.palette} if fmt == "gif" else {})) for fmt in formats]
+    sinks = frame_sinks(out_dir / FRAMES_DIR, out_dir / MANIFEST_NAME, append=False, movie_writers=writers)
+    pipeline = FramePipeline(functools.partial(_movie_frame, composer), sinks, background=False)
     try:
-        with ManifestWriter(out_dir / MANIFEST_NAME, append=False) as manifest:
-            for index, (point, shown) in enumerate(tqdm(plan, desc="movie", unit="frame", file=sys.stderr,
-                                                        disable=not progress)):
-                frame, figures = composer.frame(point, shown)
-                write_frame(frame, frames_dir / f"frame-{index:04d}.png", manifest,
-                            {"index": index, "align": composer.align, "point": point, **figures})
-                for writer in writers:
-                    writer.grab_frame(frame)
+        for index, (point, shown) in enumerate(tqdm(plan, desc="movie", unit="frame", file=sys.stderr,
+                                                    disable=not progress)):
+            pipeline.submit((index, point, shown))
     except BaseException:
-        for writer in writers:
-            writer.abort()
+        for sink in sinks:  # what was begun is not kept: no movie of part of the frames
+            sink.abort()
         raise
-    return [movie for movie in (writer.finish() for writer in writers) if movie is not None]
+    pipeline.close()
+    return [sink.movie for sink in sinks if isinstance(sink, MovieSink) and sink.movie is not None]
+
+
+def _movie_frame(composer: Composer, job) -> tuple:
+    """The movie's frame `index` at `point`, and its record (see `Composer.frame`)."""
+    from ...sinks.base import NamedRecord
+
+    index, point, shown = job
+    frame, figures = composer.frame(point, shown)
+    return frame, NamedRecord(f"frame-{index:04d}.png", {"index": index, "align": composer.align, "point": point,
+                                                         **figures}, step=index)
 
 
 def _nan(value):

@@ -6,7 +6,7 @@ listed in `EXECUTORS`; whichever runs them, every run's files end up in its fold
 A Dask worker may not share the caller's filesystem: it runs each run in a fresh
 subprocess of its own (the backend set up before import, as locally), reads back the run's
 panels (PNG bytes), manifest lines and ``run.json`` into a `RunOutput`, and the caller
-writes them with the frame-file code (`write_run_output`).
+sends them through the run's own frame pipeline and sinks (`write_run_output`).
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from ...checks import available_cpus, check_choice, check_positive_int
-from ...framefiles import MANIFEST_NAME, ManifestWriter, read_manifest, write_atomically
+from ...framefiles import MANIFEST_NAME, read_manifest, write_atomically
 from .backends import run_environment
-from .run import RUN_JSON, RunSpec, run_one
+from .run import RUN_JSON, RunSpec, panel_record, run_one, run_pipeline
 
 __all__ = ["Executor", "LocalExecutor", "DaskExecutor", "EXECUTORS", "make_executor", "RunOutput",
            "run_isolated", "write_run_output"]
@@ -125,26 +127,39 @@ class RunOutput:
                    panels={record["file"]: (run_dir / record["file"]).read_bytes() for record in records})
 
 
-def write_run_output(output: RunOutput, run_dir: Path) -> dict:
-    """Write a run's files where a local run would have: each panel (atomically), then its
-    manifest line, then run.json; the same bytes and lines as the run wrote.
+def write_run_output(output: RunOutput, spec: RunSpec) -> dict:
+    """Write a run's files where a local run would have, through the run's own frame
+    pipeline (`run.run_pipeline`): each panel (atomically), then its manifest line (and
+    TensorBoard's log, when asked for, here rather than where the run ran); then run.json.
+    The same bytes and lines as the run wrote.
 
     Args:
         output: what the run sent back.
-        run_dir: the run's folder here.
+        spec: the run, with its folder here.
 
     Returns:
         The run's summary (its run.json).
     """
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with ManifestWriter(run_dir / MANIFEST_NAME, append=False) as manifest:
+    pipeline = run_pipeline(spec, _replayed)
+    try:
         for record in output.records:
-            path = run_dir / record["file"]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(path, output.panels[record["file"]])
-            manifest.write({key: value for key, value in record.items() if key != "file"}, file=path)
-    write_atomically(run_dir / RUN_JSON, (json.dumps(output.summary, indent=2) + "\n").encode())
+            fields = {key: value for key, value in record.items() if key != "file"}
+            pipeline.submit((output.panels[record["file"]], panel_record(fields, align=spec.options.schedule.align)))
+    finally:
+        pipeline.close()
+    write_atomically(Path(spec.run_dir) / RUN_JSON, (json.dumps(output.summary, indent=2) + "\n").encode())
     return output.summary
+
+
+def _replayed(job) -> tuple:
+    """A panel sent back as PNG bytes, decoded (PNG is lossless: written again, the same bytes)."""
+    import io
+
+    from PIL import Image
+
+    data, record = job
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB")), record
 
 
 def _package_root() -> str:
@@ -170,7 +185,8 @@ def run_isolated(spec: RunSpec) -> RunOutput:
     options = spec.options
     with tempfile.TemporaryDirectory(prefix="vizcallbacks-run-") as folder:
         here = replace(spec, run_dir=str(Path(folder) / spec.name), position=0,
-                       options=replace(options, progress=False))
+                       # TensorBoard's log is written here, by write_run_output, not on the worker
+                       options=replace(options, progress=False, tensorboard_dir=None))
         env = {**os.environ, **run_environment(options.backend, options.threads_per_run)}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_package_root(), env.get("PYTHONPATH")]))
         done = subprocess.run(
@@ -190,7 +206,7 @@ class DaskExecutor(Executor):
     it; they need not share a filesystem with the caller.
 
     >>> executor = DaskExecutor("tcp://scheduler:8786")
-    >>> compare_runs(vary={"learning_rate": [0.01, 0.1]}, executor=executor)
+    >>> compare_runs(Comparison(vary={"learning_rate": [0.01, 0.1]}), executor=executor)
 
     Args:
         scheduler: the scheduler's address ("tcp://host:8786"), or a
@@ -246,7 +262,7 @@ class DaskExecutor(Executor):
             with tqdm(total=len(specs), desc="runs", unit="run", file=sys.stderr, disable=not progress) as bar:
                 for future in running:
                     index = futures.pop(future)
-                    summaries[index] = write_run_output(future.result(), Path(specs[index].run_dir))
+                    summaries[index] = write_run_output(future.result(), specs[index])
                     bar.update()
                     if queue:
                         running.add(submit())

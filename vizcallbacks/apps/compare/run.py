@@ -4,12 +4,14 @@
 processes, a Dask cluster) is the executors' business (`executors.py`).
 
 A run is four steps: its data (`_RunData`), the model and its plotter, the updates with a
-capture at each point of the schedule (`_train`, `_Captures`), each capture written by a
-`_Recorder` as a panel PNG and then its manifest line.
+capture at each point of the schedule (`_train`, `_Captures`), each capture handed by a
+`_Recorder` to a `FramePipeline` whose sinks write the panel PNG, then its manifest line
+(and, when asked for, the panel and figures into TensorBoard), as the callback's frames go.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -22,12 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ...framefiles import MANIFEST_NAME, ManifestWriter, write_atomically, write_frame
+from ...framefiles import MANIFEST_NAME, write_atomically
+from ...render.style import FrameStyle
 from .backends import prepare_process
 from .configs import Config
 from .schedule import PANELS_DIR, Schedule, heldout_indices, training_order
 
-__all__ = ["RunOptions", "RunSpec", "run_one", "run_from_stdin", "RUN_JSON"]
+__all__ = ["RunOptions", "RunSpec", "run_one", "run_from_stdin", "run_pipeline", "panel_record", "RUN_JSON",
+           "TENSORBOARD_SCALARS"]
 
 #: Each run's figures and fingerprints, in its folder.
 RUN_JSON = "run.json"
@@ -45,13 +49,11 @@ class RunOptions:
         heldout_seed: the seed of the held-out sample, the same for every run.
         heldout_size: how many test images each capture evaluates on.
         image_indices: the test images each panel shows.
-        layers: the layers each panel shows.
-        channel: the feature-map channel shown.
-        cell_px: the panel's grid cell size in pixels.
-        cmap: the colormap.
+        style: how the panels look (the class names are the dataset's unless given).
         threads_per_run: the backend's threads; results depend on it.
         progress: show a progress bar on stderr.
         backend: the Keras backend every run uses (see `backends.BACKENDS`).
+        tensorboard_dir: a folder for TensorBoard's logs, the run's in `<name>/`; None for none.
     """
 
     schedule: Schedule
@@ -60,13 +62,18 @@ class RunOptions:
     heldout_seed: int
     heldout_size: int
     image_indices: tuple[int, ...]
-    layers: tuple[str, ...]
-    channel: int
-    cell_px: int
-    cmap: str
+    style: FrameStyle
     threads_per_run: int
     progress: bool
     backend: str = "tensorflow"
+    tensorboard_dir: str | None = None
+
+
+#: A run's figures written as TensorBoard scalars, under their manifest names.
+TENSORBOARD_SCALARS = ("heldout_accuracy", "heldout_loss", "train_accuracy", "train_loss")
+# TensorBoard's step for each alignment: the runs' curves and images line up on it. Seconds
+# are no step (an integer), so runs aligned by time keep their own update count.
+_STEP_KEYS = {"examples": "examples_seen", "steps": "step", "time": "step"}
 
 
 @dataclass(frozen=True)
@@ -191,22 +198,23 @@ class _Captures:
 
 class _Recorder:
     """Keeps a run's figures as it trains (training time, running loss and accuracy) and
-    writes each capture: held-out figures, the panel PNG, then its manifest line."""
+    hands each capture to the run's frame pipeline: held-out figures and the forward pass
+    here, in the training thread; the panel drawn and sent to the sinks (panel PNG, then
+    its manifest line; TensorBoard) by the pipeline."""
 
     def __init__(self, spec: RunSpec, model, plotter, data: _RunData):
         from tqdm import tqdm
 
         self.model, self.plotter, self.data = model, plotter, data
         self.batch_size = spec.batch_size
-        self.run_dir = Path(spec.run_dir)
-        (self.run_dir / PANELS_DIR).mkdir(parents=True, exist_ok=True)
-        self.records: list[dict] = []
+        self.align = spec.options.schedule.align
+        self.points = 0
         self.running = _RunningMean()
         self.train_seconds = 0.0
         self.bar = tqdm(total=spec.steps, position=spec.position,
                         desc=f"{spec.name:>6}", unit="step", file=sys.stderr, leave=True, dynamic_ncols=True,
                         disable=not spec.options.progress)
-        self.manifest = ManifestWriter(self.run_dir / MANIFEST_NAME, append=False)
+        self.pipeline = run_pipeline(spec, functools.partial(_draw_panel, plotter))
 
     def trained(self, step: int, logs: Mapping, seconds: float) -> None:
         """Count update `step`, which took `seconds` and reported `logs`."""
@@ -216,10 +224,10 @@ class _Recorder:
         self.bar.update()
 
     def capture(self, step: int, point: int, *, final: bool) -> None:
-        """Evaluate on the held-out sample, draw the panel, and write both."""
+        """Evaluate on the held-out sample, start the panel's forward pass, hand both on."""
         examples_seen = step * self.batch_size
         heldout_logs = self.model.test_on_batch(self.data.x_heldout, self.data.y_heldout, return_dict=True)
-        index = len(self.records)
+        index = self.points
         fields = {
             "index": index, "point": point, "step": step, "examples_seen": examples_seen,
             "epoch": _epoch(examples_seen, len(self.data.x_train)),
@@ -231,15 +239,67 @@ class _Recorder:
             "train_loss": self.running.value("loss"),
             "final": final,
         }
-        path = self.run_dir / PANELS_DIR / f"p{index:04d}.png"
-        record = write_frame(self.plotter(), path, self.manifest, fields)  # non-finite figures: null
-        self.records.append(record)
-        if record["heldout_accuracy"] is not None:
-            self.bar.set_postfix_str(f"held-out acc {record['heldout_accuracy']:.3f}", refresh=False)
+        record = panel_record(fields, align=self.align, wall_time=time.time())  # non-finite figures: null
+        self.pipeline.submit((self.plotter.dispatch(), record))
+        self.points += 1
+        if record.heldout_accuracy is not None:
+            self.bar.set_postfix_str(f"held-out acc {record.heldout_accuracy:.3f}", refresh=False)
 
     def close(self) -> None:
-        self.manifest.close()
-        self.bar.close()
+        try:
+            self.pipeline.close()
+        finally:
+            self.bar.close()
+
+
+def panel_record(fields: Mapping, *, align: str, wall_time: float | None = None):
+    """A capture's record: its panel's name (`p<index>.png`), its manifest line, and its
+    step for TensorBoard (examples seen when aligned by examples, else updates).
+
+    Args:
+        fields: the manifest line's figures, "index" among them.
+        align: the comparison's alignment.
+        wall_time: when the panel was captured; None for when it is sent.
+
+    Returns:
+        A `sinks.NamedRecord`.
+    """
+    from ...sinks.base import NamedRecord
+
+    return NamedRecord(f"p{fields['index']:04d}.png", fields, step=fields[_STEP_KEYS[align]], wall_time=wall_time)
+
+
+def run_pipeline(spec: RunSpec, render, *, background: bool = False):
+    """A run's frame pipeline: its panels sent to the panel PNGs, then the manifest, and to
+    TensorBoard when asked for. Drawn in the caller's thread by default, in order: the
+    run's threads are the comparison's to measure.
+
+    Args:
+        spec: the run.
+        render: makes (panel, record) from what is submitted.
+        background: draw in a worker thread.
+
+    Returns:
+        The `FramePipeline`, its sinks open.
+    """
+    from ...pipeline import FramePipeline
+    from ...sinks import frame_sinks
+    from ...sinks.tensorboard import TensorBoardSink
+
+    run_dir = Path(spec.run_dir)
+    views = ([] if spec.options.tensorboard_dir is None else
+             [TensorBoardSink(Path(spec.options.tensorboard_dir) / spec.name, tag="panel",
+                              scalars=TENSORBOARD_SCALARS)])
+    sinks = frame_sinks(run_dir / PANELS_DIR, run_dir / MANIFEST_NAME, overwrite=True, append=False, then=views)
+    return FramePipeline(render, sinks, background=background)
+
+
+def _draw_panel(plotter, job) -> tuple:
+    """A capture's panel (unstamped: the movie titles it) and its record."""
+    from ...render import Stamp
+
+    pending, record = job
+    return plotter.render(pending.result(), Stamp()), record
 
 
 def _train(spec: RunSpec, model, data: _RunData, recorder: _Recorder) -> None:
@@ -271,14 +331,12 @@ def run_one(spec: RunSpec) -> dict:
     settings = prepare_process(options.backend, options.threads_per_run)
     from ...demos.models import default_cnn
     from ...plotter import ConvPlotter
-    from ...render.style import FrameStyle
 
     started = time.perf_counter()
     data = _RunData.load(spec)
     model = default_cnn(seed=spec.seed, optimizer=config.optimizer, learning_rate=config.learning_rate)
     initial_weights = _digest(*model.get_weights())
-    style = FrameStyle(layers=tuple(options.layers), channels=(options.channel,), channels_per_image=1,
-                       cell_px=options.cell_px, cmap=options.cmap, class_names=data.class_names)
+    style = options.style if options.style.class_names else options.style.replace(class_names=data.class_names)
     plotter = ConvPlotter(model, data.panel_images, labels=data.panel_labels, style=style)
     recorder = _Recorder(spec, model, plotter, data)
     try:
@@ -289,7 +347,7 @@ def run_one(spec: RunSpec) -> dict:
         "name": spec.name, "config": config.name, "seed": spec.seed, "batch_size": spec.batch_size,
         "learning_rate": config.learning_rate, "optimizer": config.optimizer, "steps": spec.steps,
         "examples_seen": spec.steps * spec.batch_size, "train_seconds": round(recorder.train_seconds, 3),
-        "wall_seconds": round(time.perf_counter() - started, 3), "points": len(recorder.records),
+        "wall_seconds": round(time.perf_counter() - started, 3), "points": recorder.points,
         "initial_weights_sha1": initial_weights,
         "data_order_sha1": _digest(data.order[:options.schedule.budget_examples]),
         "heldout_sha1": _digest(data.heldout), "backend": options.backend,

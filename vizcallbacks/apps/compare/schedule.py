@@ -1,6 +1,6 @@
-"""The comparison's options and its schedule, as pure functions: which options are
-valid, which examples every run reads and in which order, when each run captures, and
-which capture of each run each movie frame shows.
+"""The comparison's schedule, as pure functions: which examples every run reads and in
+which order, when each run captures, and which capture of each run each movie frame shows.
+(What a comparison's options are, and their checks: `spec.Comparison`.)
 """
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...checks import (check_choice, check_cmap, check_fps, check_int_in_range, check_non_negative_int,
-                      check_positive_int)
-from ...demos.datasets import canonical_name, check_test_indices
-from ...render import CELL_PX_RANGE
-from ..train import check_formats
+from ...checks import check_choice, check_positive_int
 from .configs import check_batch_sizes
 
 ALIGNS = ("examples", "steps", "time")
@@ -26,47 +22,6 @@ TARGET_POINTS = 40
 # The output folder's layout, shared by the runs, the composer and the summary; the movie's
 # frames and their manifest are in FRAMES_DIR and MANIFEST_NAME, as in any run folder.
 PANELS_DIR = "panels"
-
-
-# ---- options ---------------------------------------------------------------------------
-
-def check_options(*, heldout_size, image_indices, layers, channel, cell_px, cmap, formats, fps,
-                  threads_per_run, dataset) -> tuple[str, ...]:
-    """Check what `compare_runs` can check without data, each argument as it names it
-    (the configurations and seeds: see `grid.py`).
-
-    Args:
-        heldout_size: a positive integer.
-        image_indices: a non-empty list of test-set indices.
-        layers: a non-empty list of layer names.
-        channel: a channel index, 0 or more.
-        cell_px: a grid cell's side in pixels (see `render.CELL_PX_RANGE`).
-        cmap: a matplotlib colormap name.
-        formats: movie formats (see `train.check_formats`).
-        fps: the movie's frames per second.
-        threads_per_run: a positive integer.
-        dataset: a dataset name (see `datasets.canonical_name`).
-
-    Returns:
-        `formats`, as `check_formats` returns them.
-
-    Raises:
-        ValueError: an argument is not valid; the message names it.
-    """
-    canonical_name(dataset)
-    check_positive_int(heldout_size, "heldout_size")
-    check_test_indices(image_indices)
-    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence) or not layers \
-            or not all(isinstance(name, str) and name for name in layers):
-        raise ValueError(f"layers must be a non-empty list of layer names, e.g. {list(DEFAULT_LAYERS)}. "
-                         f"Received: layers={layers!r}.")
-    check_non_negative_int(channel, "channel")
-    check_int_in_range(cell_px, "cell_px", *CELL_PX_RANGE)
-    check_cmap(cmap)
-    formats = check_formats(formats)
-    check_fps(fps)
-    check_positive_int(threads_per_run, "threads_per_run")
-    return formats
 
 
 # ---- schedule: pure functions ------------------------------------------------------------

@@ -1,43 +1,49 @@
 """The learning-rate range test, as the notes use `LearningRateScheduler` "for finding the
 best stable optimizer step": the default CNN trains one batch per epoch while
 `keras.callbacks.LearningRateScheduler` raises the learning rate exponentially, batch
-after batch; `RangeTest` records the loss and stops where training diverges; the
-`PlotConvCallback` draws every batch's activations with the loss-against-learning-rate
-strip under them (`LossStrip`); the movie ends on the suggested range.
+after batch; `RangeTest` records the loss and stops where training diverges; `EveryBatch`
+captures every batch's activations and a `FramePipeline` draws them with the
+loss-against-learning-rate strip under them (`LossStrip`) and sends them to the sinks, as
+the callback's frames go; the movies end on the suggested range, sent last.
 
-Pieces: ``rule.py`` (the schedule, smoothing, divergence and suggestion: pure functions),
-``callback.py`` (`RangeTest`), ``strip.py`` (the frames' renderer); `lr_find` ties them
-together. Output: ``DIR/frames/`` and the manifest beside it (the callback's), ``DIR/movie.gif``,
+>>> result = lr_find(RangeTestSpec(min_lr=1e-3, max_lr=1.0, batches=100), out_dir="output/lr_find")
+
+Pieces: ``spec.py`` (`RangeTestSpec`, what the test does), ``rule.py`` (the schedule,
+smoothing, divergence and suggestion: pure functions), ``callback.py`` (`RangeTest`),
+``strip.py`` (the frames' renderer), ``frames.py`` (the frames' *when* and route);
+`lr_find` ties them together. Output: ``DIR/frames/`` and the manifest beside it (the callback's), ``DIR/movie.gif``,
 ``DIR/movie.mp4`` (the frames, then the suggestion), ``DIR/suggestion.png``,
 ``DIR/summary.json`` and ``DIR/summary.png``.
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
 import json
-import math
 import os
+import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
-from ...checks import (check_fps, check_int_in_range, check_non_negative_int, check_positive_int, check_seed,
-                      check_positive_number, check_writable_dir, is_real)
-from ..compare.schedule import DEFAULT_IMAGE_INDICES, DEFAULT_LAYERS
+from ...checks import check_fps, check_writable_dir
+from ...framefiles import FRAMES_DIR, MANIFEST_NAME, partial_path, write_atomically
+from ...render.style import FrameStyle
 from ..train import MOVIE_FORMATS
-from ...framefiles import FRAMES_DIR, MANIFEST_NAME, decoded, partial_path, read_manifest, write_atomically, write_png
-from ...render import CELL_PX_RANGE
-from .rule import (DIVERGENCE_FACTOR, FRACTION, RULE, SMOOTHING, LearningRateRange, Suggestion, smooth,
-                   smooth_without_lag, suggest)
+from .rule import RULE, LearningRateRange, Suggestion, smooth, smooth_without_lag, suggest
+from .spec import LR_FIND_STYLE, RangeTestSpec
 
-__all__ = ["lr_find", "LRFindResult", "LearningRateRange", "Suggestion", "suggest", "RULE"]
+__all__ = ["lr_find", "LRFindResult", "RangeTestSpec", "LR_FIND_STYLE", "LearningRateRange", "Suggestion", "suggest",
+           "RULE"]
 
 _OUTPUTS = ("movie.gif", "movie.mp4", "suggestion.png", "summary.json", "summary.png")
 # The suggestion's frame shows this long at the end of the movie.
 _HOLD_MS = 3000
+_SPEC_FIELDS = tuple(f.name for f in fields(RangeTestSpec) if f.init)
+# The drawing options lr_find took one by one before FrameStyle: keyword -> style field.
+_LEGACY_STYLE = {"layers": "layers", "channel": "channels", "cell_px": "cell_px", "cmap": "cmap"}
 
 
 @dataclass(frozen=True)
@@ -72,27 +78,6 @@ class LRFindResult:
     summary_png: Path | None = None
 
 
-def _check(*, min_lr, max_lr, batches, batch_size, smoothing, divergence_factor, fraction, seed, channel, cell_px,
-           fps, formats) -> tuple[LearningRateRange, tuple[str, ...]]:
-    """Every option that can be checked without data, each named as the caller names it."""
-    from ..train import check_formats
-
-    lr_range = LearningRateRange(min_lr, max_lr, batches)
-    check_positive_int(batch_size, "batch_size")
-    if not is_real(smoothing) or not 0 <= smoothing < 1:
-        raise ValueError(f"smoothing must be a number in [0, 1). Received: smoothing={smoothing!r}.")
-    if not is_real(divergence_factor) or not divergence_factor > 1 or not math.isfinite(divergence_factor):
-        raise ValueError("divergence_factor must be a number above 1. "
-                         f"Received: divergence_factor={divergence_factor!r}.")
-    if check_positive_number(fraction, "fraction") > 1:
-        raise ValueError(f"fraction must be in (0, 1]. Received: fraction={fraction!r}.")
-    check_seed(seed)
-    check_non_negative_int(channel, "channel")
-    check_int_in_range(cell_px, "cell_px", *CELL_PX_RANGE)
-    check_fps(fps)
-    return lr_range, check_formats(formats)
-
-
 def _prepare_out_dir(out_dir, overwrite: bool) -> Path:
     out_dir = check_writable_dir(out_dir, "out_dir (--out)")
     found = [name for name in (*_OUTPUTS, MANIFEST_NAME) if (out_dir / name).exists()]
@@ -104,12 +89,9 @@ def _prepare_out_dir(out_dir, overwrite: bool) -> Path:
 
 
 # long: the steps of one test, in order, each a few lines
-def lr_find(*, dataset: str = "fashion_mnist", out_dir="output/lr_find", data_dir=None, min_lr: float = 1e-4,
-            max_lr: float = 10.0, batches: int = 200, batch_size: int = 64, optimizer: str = "sgd", seed: int = 0,
-            smoothing: float = SMOOTHING, divergence_factor: float = DIVERGENCE_FACTOR, fraction: float = FRACTION,
-            image_indices: Sequence[int] = DEFAULT_IMAGE_INDICES, layers: Sequence[str] = DEFAULT_LAYERS,
-            channel: int = 1, cell_px: int = 48, cmap: str = "inferno", formats: Sequence[str] = ("gif", "mp4"),
-            fps: float = 15, overwrite: bool = False, progress: bool = True) -> LRFindResult:
+def lr_find(spec: RangeTestSpec | None = None, *, out_dir="output/lr_find", style: FrameStyle | None = None,
+            formats: Sequence[str] = ("gif", "mp4"), fps: float = 15, overwrite: bool = False, progress: bool = True,
+            **legacy) -> LRFindResult:
     """A learning-rate range test on the default CNN: the learning rate rises
     exponentially from `min_lr` to `max_lr` over `batches` batches (one batch per epoch,
     set by `keras.callbacks.LearningRateScheduler`), every batch's loss is recorded and
@@ -118,70 +100,49 @@ def lr_find(*, dataset: str = "fashion_mnist", out_dir="output/lr_find", data_di
     found by the rule of `rule.RULE`: from the steepest descent of the smoothed loss to
     the smaller of its minimum and `fraction` of the divergence point.
 
-    >>> result = lr_find(dataset="fashion_mnist", out_dir="output/lr_find")
+    >>> result = lr_find(RangeTestSpec(dataset="fashion_mnist"), out_dir="output/lr_find")
     >>> result.suggestion.low, result.suggestion.high, result.suggestion.diverged_lr
 
     Args:
-        dataset: "fashion_mnist" or "mnist".
+        spec: what the test trains and how it reads the loss (see `RangeTestSpec`);
+            default `RangeTestSpec()`.
         out_dir: the folder to write; made if missing.
-        data_dir: the folder of the dataset's files; default: where `load_dataset` looks.
-        min_lr: the first batch's learning rate.
-        max_lr: the last batch's, if training has not diverged before.
-        batches: batches at most, at least 2 (a few hundred).
-        batch_size: examples per batch.
-        optimizer: a Keras optimizer name (see `vizcallbacks.apps.compare.OPTIMIZERS`).
-        seed: initial weights and the order of the examples.
-        smoothing: the moving average's weight of the past, in [0, 1).
-        divergence_factor: k, above 1: diverged when the smoothed loss passes k x its lowest.
-        fraction: the range ends at most at this fraction of the divergence point, in (0, 1].
-        image_indices: test-set indices of the images the frames show.
-        layers: names of the default CNN's layers the frames show.
-        channel: the feature-map channel shown.
-        cell_px: the grid's cell size in pixels.
-        cmap: a matplotlib colormap name.
+        style: how the frames look (a `FrameStyle` of the default CNN's layer names);
+            default `LR_FIND_STYLE`.
         formats: movie formats, from "gif" and "mp4".
         fps: the movies' frames per second.
         overwrite: replace a test already in `out_dir`.
         progress: show a progress bar on stderr.
+        **legacy: the keywords of version 0.x, for one release, each with a
+            DeprecationWarning: `RangeTestSpec`'s fields (min_lr=..., batches=...), and
+            layers, channel, cell_px and cmap (`style`).
 
     Returns:
         An `LRFindResult`.
 
     Raises:
+        TypeError: an argument is of the wrong kind, or unknown.
         ValueError: an argument is not valid, or does not fit the dataset.
         FileExistsError: `out_dir` holds a test and `overwrite` is False.
     """
-    from ..compare.configs import HYPERPARAMETERS
-    from ...demos.datasets import canonical_name, check_test_indices
+    from ..train import check_formats
 
-    lr_range, formats = _check(min_lr=min_lr, max_lr=max_lr, batches=batches, batch_size=batch_size,
-                               smoothing=smoothing, divergence_factor=divergence_factor, fraction=fraction, seed=seed,
-                               channel=channel, cell_px=cell_px, fps=fps, formats=formats)
-    optimizer = HYPERPARAMETERS["optimizer"].check(optimizer, "optimizer")
-    image_indices = check_test_indices(image_indices)
-    canonical_name(dataset)
+    spec, style = _with_legacy(spec, style, legacy)
+    formats = check_formats(formats)
+    check_fps(fps)
     out_dir = _prepare_out_dir(out_dir, overwrite)
-    data = _load(dataset, data_dir, image_indices, seed=seed, count=batches * batch_size)
-
-    test, strip = _train(data, lr_range, out_dir, batch_size=batch_size, optimizer=optimizer, seed=seed,
-                         smoothing=smoothing, divergence_factor=divergence_factor, layers=layers, channel=channel,
-                         cell_px=cell_px, cmap=cmap, overwrite=overwrite, progress=progress)
-    found = suggest(test.learning_rates, test.losses, smoothing=smoothing, divergence_factor=divergence_factor,
-                    fraction=fraction)
-    last = strip.renderer.conclude(found)
-    suggestion_png = write_png(last, out_dir / "suggestion.png")
-    manifest = out_dir / MANIFEST_NAME
-    frames = [manifest.parent / record["file"] for _, record in read_manifest(manifest)]
-    movies = _movies(out_dir, frames, last, strip.renderer.palette, formats=formats, fps=fps, overwrite=overwrite)
-    smoothed = smooth(test.losses, smoothing)
+    data = _load(spec)
+    test, found, frame_count, movies = _train(data, spec, style, out_dir, formats=formats, fps=fps,
+                                              overwrite=overwrite, progress=progress)
+    smoothed = smooth(test.losses, spec.smoothing)
     summary_png = _summary_png(out_dir / "summary.png", test.learning_rates, test.losses, smoothed, found,
-                               smoothing=smoothing)
+                               smoothing=spec.smoothing)
     summary = {
-        "dataset": dataset, "optimizer": optimizer, "batch_size": batch_size, "seed": seed, "min_lr": min_lr,
-        "max_lr": max_lr, "batches_planned": batches, "batches_run": len(test.losses),
-        "lr_factor_per_batch": lr_range.factor, "smoothing": smoothing, "divergence_factor": divergence_factor,
-        "fraction": fraction, "suggestion": asdict(found), "frames": len(frames),
-        "movies": [movie.path.name for movie in movies],
+        "dataset": spec.dataset, "optimizer": spec.optimizer, "batch_size": spec.batch_size, "seed": spec.seed,
+        "min_lr": spec.min_lr, "max_lr": spec.max_lr, "batches_planned": spec.batches,
+        "batches_run": len(test.losses), "lr_factor_per_batch": spec.lr_range.factor, "smoothing": spec.smoothing,
+        "divergence_factor": spec.divergence_factor, "fraction": spec.fraction, "suggestion": asdict(found),
+        "frames": frame_count, "movies": [movie.path.name for movie in movies],
         "batches": [{"step": i, "learning_rate": lr, "loss": loss, "smoothed_loss": s}
                     for i, (lr, loss, s) in enumerate(zip(test.learning_rates, test.losses, smoothed))],
     }
@@ -189,9 +150,43 @@ def lr_find(*, dataset: str = "fashion_mnist", out_dir="output/lr_find", data_di
     for stale in set(MOVIE_FORMATS) - set(formats):  # replaced (overwrite): no earlier test's movie beside this one
         (out_dir / f"movie.{stale}").unlink(missing_ok=True)
     return LRFindResult(out_dir=out_dir, suggestion=found, learning_rates=tuple(test.learning_rates),
-                        losses=tuple(test.losses), smoothed_losses=tuple(smoothed), frame_count=len(frames),
-                        movies=tuple(movies), manifest_path=manifest, suggestion_png=suggestion_png,
-                        summary_path=summary_path, summary_png=summary_png)
+                        losses=tuple(test.losses), smoothed_losses=tuple(smoothed), frame_count=frame_count,
+                        movies=tuple(movies), manifest_path=out_dir / MANIFEST_NAME,
+                        suggestion_png=out_dir / "suggestion.png", summary_path=summary_path, summary_png=summary_png)
+
+
+def _with_legacy(spec, style, legacy: dict) -> tuple[RangeTestSpec, FrameStyle]:
+    """The spec and style, from the new arguments or, for one release, from the old
+    keywords (each one warned about, naming its new spelling)."""
+    unknown = sorted(set(legacy) - set(_SPEC_FIELDS) - set(_LEGACY_STYLE))
+    if unknown:
+        raise TypeError(f"lr_find() got unexpected keyword arguments {unknown}. Valid: spec, out_dir, style, "
+                        "formats, fps, overwrite, progress.")
+    given = {name: legacy[name] for name in _SPEC_FIELDS if name in legacy}
+    drawing = {name: legacy[name] for name in _LEGACY_STYLE if name in legacy}
+    if given:
+        if spec is not None:
+            raise TypeError(f"lr_find: give the test in spec, or as keywords ({', '.join(given)}), not both.")
+        _deprecated(given, "lr_find(RangeTestSpec({}), ...)")
+    spec = RangeTestSpec(**given) if spec is None else spec
+    if not isinstance(spec, RangeTestSpec):
+        raise TypeError(f"spec must be a RangeTestSpec, e.g. RangeTestSpec(min_lr=1e-4, max_lr=10). "
+                        f"Received: spec={spec!r}.")
+    from ..compare.spec import check_compare_style
+
+    style = LR_FIND_STYLE if style is None else check_compare_style(style)
+    if drawing:
+        _deprecated(drawing, "lr_find(..., style=LR_FIND_STYLE.replace({}))")
+        if "channel" in drawing:
+            drawing["channel"] = (drawing["channel"],)
+        style = check_compare_style(style.replace(**{_LEGACY_STYLE[k]: v for k, v in drawing.items()}))
+    return spec, style
+
+
+def _deprecated(keywords: dict, new: str) -> None:
+    given = ", ".join(f"{name}=..." for name in keywords)
+    warnings.warn(f"lr_find({given}) is deprecated and will be removed in the next release: write "
+                  f"{new.format(given)}.", DeprecationWarning, stacklevel=4)
 
 
 @dataclass(frozen=True)
@@ -203,59 +198,71 @@ class _Data:
     class_names: tuple
 
 
-def _load(dataset: str, data_dir, image_indices: Sequence[int], *, seed: int, count: int) -> _Data:
+def _load(spec: RangeTestSpec) -> _Data:
     """The examples the test reads, in order (a shuffled permutation per epoch, from the
     seed, as `compare` orders them), and the images the frames show."""
     from ..compare.schedule import training_order
     from ...demos.datasets import check_test_indices, load_dataset
 
-    (x_train, y_train), (x_test, y_test), class_names = load_dataset(dataset, data_dir=data_dir)
-    check_test_indices(image_indices, test_count=len(x_test), dataset=dataset)
-    order = training_order(seed, len(x_train), count)
+    (x_train, y_train), (x_test, y_test), class_names = load_dataset(spec.dataset, data_dir=spec.data_dir)
+    shown = list(spec.image_indices)
+    check_test_indices(shown, test_count=len(x_test), dataset=spec.dataset)
+    order = training_order(spec.seed, len(x_train), spec.batches * spec.batch_size)
     scale = np.float32(255)
     return _Data(x=(x_train[order][..., None] / scale).astype(np.float32), y=y_train[order],
-                 shown=(x_test[list(image_indices)][..., None] / scale).astype(np.float32),
-                 shown_labels=y_test[list(image_indices)], class_names=tuple(class_names))
+                 shown=(x_test[shown][..., None] / scale).astype(np.float32),
+                 shown_labels=y_test[shown], class_names=tuple(class_names))
 
 
-def _train(data: _Data, lr_range: LearningRateRange, out_dir: Path, *, batch_size, optimizer, seed, smoothing,
-           divergence_factor, layers, channel, cell_px, cmap, overwrite, progress):
-    """The test itself: one batch per epoch, the learning rate set per epoch, a frame per batch."""
+def _train(data: _Data, spec: RangeTestSpec, style: FrameStyle, out_dir: Path, *, formats, fps, overwrite, progress):
+    """The test itself: one batch per epoch, the learning rate set per epoch, a frame per
+    batch sent through the pipeline, then the suggestion's frame, sent last."""
     import keras
 
-    from ...callback import PlotConvCallback
     from ...demos.models import default_cnn
+    from ...pipeline import FramePipeline
+    from ...plotter import ConvPlotter
     from .callback import RangeTest
+    from .frames import Conclusion, EveryBatch, draw
     from .strip import LossStrip
 
-    model = default_cnn(seed=seed, optimizer=optimizer, learning_rate=lr_range.min_lr)
-    test = RangeTest(lr_range, smoothing=smoothing, divergence_factor=divergence_factor, progress=progress)
-    strip = LossStrip(lr_range, smoothing=smoothing, divergence_factor=divergence_factor)
-    frames = PlotConvCallback(data.shown, labels=data.shown_labels, class_names=data.class_names,
-                              frames_dir=out_dir / FRAMES_DIR, manifest_path=out_dir / MANIFEST_NAME,
-                              every_n_batches=1, layers=list(layers), channels=(channel,), channels_per_image=1,
-                              cell_px=cell_px, cmap=cmap, batch_size=batch_size, overwrite=overwrite,
-                              renderer_factory=strip)
-    with frames:
-        model.fit(data.x, data.y, batch_size=batch_size, epochs=lr_range.batches, steps_per_epoch=1, shuffle=False,
-                  verbose=0, callbacks=[keras.callbacks.LearningRateScheduler(lr_range), test, frames])
-    return test, strip
+    lr_range = spec.lr_range
+    model = default_cnn(seed=spec.seed, optimizer=spec.optimizer, learning_rate=lr_range.min_lr)
+    test = RangeTest(lr_range, smoothing=spec.smoothing, divergence_factor=spec.divergence_factor, progress=progress)
+    strip = LossStrip(lr_range, smoothing=spec.smoothing, divergence_factor=spec.divergence_factor)
+    plotter = ConvPlotter(model, data.shown, labels=data.shown_labels, renderer_factory=strip,
+                          style=style if style.class_names else style.replace(class_names=data.class_names))
+    sinks, movie_sinks = _sinks(out_dir, spec, plotter.palette, formats=formats, fps=fps, overwrite=overwrite)
+    pipeline = FramePipeline(functools.partial(draw, plotter), sinks)
+    try:
+        model.fit(data.x, data.y, batch_size=spec.batch_size, epochs=lr_range.batches, steps_per_epoch=1,
+                  shuffle=False, verbose=0, callbacks=[keras.callbacks.LearningRateScheduler(lr_range), test,
+                                                       EveryBatch(plotter, pipeline, batch_size=spec.batch_size)])
+        found = suggest(test.learning_rates, test.losses, smoothing=spec.smoothing,
+                        divergence_factor=spec.divergence_factor, fraction=spec.fraction)
+        pipeline.submit(Conclusion(found))
+    finally:
+        pipeline.close()
+    frame_count = pipeline.frames_sent - 1  # the batches', not the conclusion
+    return test, found, frame_count, [sink.movie for sink in movie_sinks if sink.movie is not None]
 
 
-def _movies(out_dir: Path, frames: list[Path], last: np.ndarray, palette, *, formats, fps, overwrite) -> list:
-    """Each movie: the callback's frames, then the suggestion's, held a while."""
-    from ...movie import stitch
+def _sinks(out_dir: Path, spec: RangeTestSpec, palette, *, formats, fps, overwrite) -> tuple[list, list]:
+    """The test's sinks: its frames and manifest (the batches), its movies (the batches,
+    then the conclusion, held), suggestion.png (the conclusion)."""
+    from ...movie import writer_for
+    from ...sinks import FramesFolder, PngSink
+    from ...sinks import frame_sinks
+    from .frames import batches_only, conclusion_only
 
-    movies = []
-    for fmt in formats:
-        source = decoded(frames)
-        try:
-            movies.append(stitch(itertools.chain((frame for _, frame in source), [last]), out_dir / f"movie.{fmt}",
-                                 fps=fps, last_frame_hold_ms=_HOLD_MS, overwrite=overwrite,
-                                 palette=palette if fmt == "gif" else None))
-        finally:
-            source.close()
-    return movies
+    folder = FramesFolder(out_dir / FRAMES_DIR, manifest_path=out_dir / MANIFEST_NAME, overwrite=overwrite)
+    folder.prepare()  # a replaced test's frames and manifest removed, a killed one's half frame too
+    digits = (max(2, len(str(spec.batches))), 4)  # as the callback pads an epoch of one batch
+    kept = frame_sinks(folder.frames_dir, folder.manifest_path, digits=digits, overwrite=overwrite)
+    writers = [writer_for(out_dir / f"movie.{fmt}", fps=fps, overwrite=overwrite, last_frame_hold_ms=_HOLD_MS,
+                          **({"palette": palette} if fmt == "gif" else {})) for fmt in formats]
+    movies = frame_sinks(movie_writers=writers)
+    return [*map(batches_only, kept), *movies, conclusion_only(PngSink(out_dir, overwrite=True))], movies
 
 
 def _summary_png(path: Path, lrs, losses, smoothed, found: Suggestion, *, smoothing: float) -> Path:
