@@ -35,6 +35,8 @@ class ConvPlotter:
         style: how the frame looks: layers, channels, colours, cell size, class names,
             vocabulary (`FrameStyle`); default `FrameStyle()`.
         renderer_factory: called as `GridRenderer` is, to make the renderer.
+        record: the layers every pass also returns for the activation store: None, or
+            "drawable" (every drawable layer) or names / indices (see `ActivationProbe`).
         **legacy: the drawing options one by one (`class_names=`, `cmap=`, ...), the
             spelling before `FrameStyle`; deprecated, removed in the next release.
 
@@ -44,15 +46,15 @@ class ConvPlotter:
     """
 
     def __init__(self, model, images, *, labels=None, style: FrameStyle | None = None,
-                 renderer_factory: Callable[..., GridRenderer] = GridRenderer, **legacy):
-        style = style_with_legacy(style, legacy, "ConvPlotter", ("labels", "renderer_factory"))
+                 renderer_factory: Callable[..., GridRenderer] = GridRenderer, record=None, **legacy):
+        style = style_with_legacy(style, legacy, "ConvPlotter", ("labels", "renderer_factory", "record"))
         check_model(model)  # several inputs: say so, rather than that the images do not fit
         #: How every frame looks.
         self.style = style
         #: The inputs as the model takes them: int32 token ids, else a float32 batch.
         self.images = prepare_images(images, _input_shape(model),
                                      token_ids=style.vocabulary is not None or _takes_token_ids(model))
-        self.probe = ActivationProbe(model, self.images, layers=style.layers,
+        self.probe = ActivationProbe(model, self.images, layers=style.layers, record=record,
                                      kinds=getattr(renderer_factory, "KINDS", KINDS.values()))
         self.renderer = renderer_factory(self.probe.views, self.images, labels=labels, style=style,
                                          output_kind=self.probe.output_kind)

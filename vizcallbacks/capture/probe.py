@@ -36,11 +36,14 @@ class Activations:
         output: the model's own output (images, ...).
         probabilities: class probabilities (images, classes) when the output reads as a
             classifier's (softmax, sigmoid or logits), else None.
+        recorded: per recorded layer (the probe's `recorded`, a superset of its views), an
+            array (images, ...); () when the probe records nothing beyond the views.
     """
 
     outputs: tuple[np.ndarray, ...]
     probabilities: np.ndarray | None
     output: np.ndarray | None = None
+    recorded: tuple[np.ndarray, ...] = ()
 
 
 class PendingActivations:
@@ -52,10 +55,14 @@ class PendingActivations:
         output: the model's output, a backend tensor.
         classifier: whether the output holds class scores, to be read as probabilities
             (False for a regression).
+        views: the positions in `outputs` of the views' outputs, in column order; None when
+            `outputs` are the views' outputs and nothing else is recorded.
     """
 
-    def __init__(self, outputs: Sequence, output, *, classifier: bool = True):
+    def __init__(self, outputs: Sequence, output, *, classifier: bool = True,
+                 views: Sequence[int] | None = None):
         self._raw = (list(outputs), output)
+        self._views = None if views is None else tuple(views)
         self._classifier = classifier
         self._result: Activations | None = None
         self._lock = threading.Lock()
@@ -72,9 +79,11 @@ class PendingActivations:
 
                 outputs, output = self._raw
                 output = ops.convert_to_numpy(output)
+                arrays = tuple(ops.convert_to_numpy(value) for value in outputs)
+                shown = arrays if self._views is None else tuple(arrays[index] for index in self._views)
                 self._result = Activations(
-                    outputs=tuple(ops.convert_to_numpy(value) for value in outputs),
-                    probabilities=to_probabilities(output) if self._classifier else None, output=output)
+                    outputs=shown, probabilities=to_probabilities(output) if self._classifier else None,
+                    output=output, recorded=() if self._views is None else arrays)
                 self._raw = None
             return self._result
 
@@ -128,6 +137,10 @@ class ActivationProbe:
             custom layer holding others is one column, its output.
         kinds: which kinds of output are drawable ("maps", "sequence", "vector").
         max_columns: the most columns the default choice keeps.
+        record: the layers whose outputs every pass also returns, for the activation
+            store (`Activations.recorded`): None for none beyond the views, "drawable"
+            for every drawable layer (a superset of the default columns), or names /
+            indices as for `layers`. The views' layers are always among them.
 
     >>> probe = ActivationProbe(model, x_test[:7])
     >>> pending = probe.dispatch()        # returns at once; the pass runs meanwhile
@@ -136,9 +149,11 @@ class ActivationProbe:
 
     def __init__(self, model, sample: np.ndarray, *, layers=None,
                  kinds: Sequence[str] = tuple(KINDS.values()),
-                 max_columns: int = MAX_DEFAULT_COLUMNS):
+                 max_columns: int = MAX_DEFAULT_COLUMNS, record=None):
         check_model(model)
         layers = check_layer_choice(layers)
+        if record is not None and record != "drawable":
+            record = check_layer_choice(record)
         self.model = model
         self.sample = np.asarray(sample)
         self.input_shape: tuple[int, ...] = tuple(self.sample.shape[1:])
@@ -156,8 +171,12 @@ class ActivationProbe:
         last_layer = self._layers[records[-1].layer_index] if records else None
         #: What the model's output is (see `output_kind`): how a frame reads it.
         self.output_kind = output_kind(model, None if output_shape is None else output_shape[1:], last_layer)
-        self._forward = make_forward(model, CallRecorder(self._layers), [r.position for r in chosen],
-                                     compiled=True)
+        kept = None if record is None else _recorded_calls(model, records, chosen, record, tuple(kinds))
+        #: The layers each pass also returns for the store, in model order (() for none).
+        self.recorded = () if kept is None else tuple(LayerView(r.name, r.shape, r.layer_class) for r in kept)
+        positions = [r.position for r in (chosen if kept is None else kept)]
+        self._views = None if kept is None else [positions.index(r.position) for r in chosen]
+        self._forward = make_forward(model, CallRecorder(self._layers), positions, compiled=True)
 
     def _run(self, call):
         """`call()`, a first call of the model, with an error that names the images."""
@@ -173,8 +192,20 @@ class ActivationProbe:
         """Start one pass over `sample` and return at once (on an accelerator the pass
         runs meanwhile); `result()` on what it returns waits and converts."""
         outputs, output = self._forward(self._images)
-        return PendingActivations(outputs, output, classifier=self.output_kind != "regression")
+        return PendingActivations(outputs, output, classifier=self.output_kind != "regression",
+                                  views=self._views)
 
     def __call__(self) -> Activations:
         """One pass over `sample`, waited for: the outputs as numpy arrays."""
         return self.dispatch().result()
+
+
+def _recorded_calls(model, records, chosen, record, kinds) -> list:
+    """The calls whose outputs the store keeps: every drawable one ("drawable") or those
+    `record` names, with the shown ones always among them, in the order the pass made them."""
+    if record == "drawable":
+        wanted = [r for r in records if not r.why_not]
+    else:
+        wanted = choose(model, records, record, max_columns=MAX_DEFAULT_COLUMNS, kinds=kinds)
+    positions = {r.position for r in wanted} | {r.position for r in chosen}
+    return [r for r in records if r.position in positions]
