@@ -1,0 +1,99 @@
+"""`ActivationRecorder`: what the callback, compare's runs and lr-find call, in their
+pipeline's worker, to keep each frame's activations in the store before it is drawn.
+
+>>> recorder = ActivationRecorder(frames_dir, plotter, labels=y_test[:7])
+>>> recorder.open(resume=False)
+>>> recorder.append(record, activations)     # in the worker, before drawing
+>>> recorder.close()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .store import StoreWriter
+
+__all__ = ["ActivationRecorder", "check_record"]
+
+
+def check_record(record):
+    """`record` as the probe takes it: None (nothing recorded), "drawable", or a list of
+    layer names and indices.
+
+    Args:
+        record: what the caller received: True (every drawable layer), False or None
+            (nothing), "drawable", or names / indices of layers.
+
+    Raises:
+        TypeError: anything else.
+    """
+    if record is True or record == "drawable":
+        return "drawable"
+    if record is False or record is None:
+        return None
+    if isinstance(record, str) or not isinstance(record, Sequence) or not record:
+        raise TypeError("record must be True (every drawable layer), False, or a non-empty list of layer "
+                        f"names or indices. Received: record={record!r} ({type(record).__name__}).")
+    return list(record)
+
+
+class ActivationRecorder:
+    """Keeps every frame's recorded activations, model output and figures in
+    `run_dir/store/` (a `StoreWriter`), with what a redraw needs to draw them again.
+
+    Args:
+        run_dir: the run's folder (the frames' folder of a callback).
+        plotter: the `ConvPlotter` whose passes are recorded (made with `record=`).
+        labels: the labels of the inputs shown, or None.
+        digits: how the frames' names are padded, for a redraw to name them alike.
+    """
+
+    def __init__(self, run_dir, plotter, *, labels=None, digits: tuple[int, int] = (2, 4)):
+        probe = plotter.probe
+        views = probe.recorded or probe.views
+        self.names = [view.name for view in views]
+        drawing = {"layer_classes": {view.name: view.layer_class for view in views},
+                   "output_kind": probe.output_kind, "shown": [view.name for view in probe.views],
+                   "digits": list(digits)}
+        self._arguments = dict(images=plotter.images, labels=labels, style=plotter.style, drawing=drawing)
+        self.run_dir = run_dir
+        self.writer: StoreWriter | None = None
+
+    def open(self, *, overwrite: bool = False, keep_through: int | None = None) -> None:
+        """Start the store, or continue the one there.
+
+        Args:
+            overwrite: start afresh (the run replaces what is there).
+            keep_through: a resumed run: drop the stored frames after this step, which
+                it draws again; None for a fresh run, whose store must be empty unless
+                `overwrite`.
+
+        Raises:
+            FileExistsError: a fresh run without `overwrite` finds a store holding frames.
+        """
+        self.writer = StoreWriter(self.run_dir, overwrite=overwrite and keep_through is None, **self._arguments)
+        self.writer.open()
+        if keep_through is not None:
+            self.writer.discard_after(keep_through)
+        elif self.writer.steps:
+            raise FileExistsError(
+                f"frames_dir: {str(self.writer.store_dir)!r} already holds the activations of "
+                f"{len(self.writer.steps)} frames. They are kept: pass overwrite=True (--overwrite) to replace "
+                "them, resume that run (initial_epoch), or choose another folder.")
+
+    def append(self, record, activations) -> None:
+        """Keep one frame: its recorded layers, the model's output, its manifest fields.
+
+        Args:
+            record: the frame's `FrameRecord` (its `step` keys the frame).
+            activations: the pass's `Activations`.
+        """
+        arrays = activations.recorded or activations.outputs
+        fields = record.manifest_fields() if hasattr(record, "manifest_fields") else dict(vars(record))
+        self.writer.append(int(record.step), dict(zip(self.names, arrays)), output=activations.output,
+                           figures=fields)
+
+    def close(self) -> None:
+        """Close the store's index (what is written is kept)."""
+        if self.writer is not None:
+            self.writer.close()
