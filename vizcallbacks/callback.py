@@ -193,7 +193,7 @@ class PlotConvCallback(keras.callbacks.Callback):
         self.overwrite = check_bool(overwrite, "overwrite")
         self.on_error = check_on_error(on_error)
         self.movie_paths = _movie_paths(movie_path, overwrite=self.overwrite)
-        self.sinks = _check_sinks(sinks) + legacy.sinks
+        self.sinks = legacy.sinks + check_sinks(sinks)
         self._tensorboard_dir = legacy.tensorboard_dir
         own = [MovieSink(path, fps=legacy.fps) for path in self.movie_paths]
         self._movie_sinks = own + [sink for sink in self.sinks if isinstance(sink, MovieSink)]
@@ -457,6 +457,11 @@ class _Capture:
     wall_time: float
     final: bool
 
+    @property
+    def position(self) -> str:
+        """Where training stood, as the frame's record says it (epoch from 1)."""
+        return f"epoch {self.epoch + 1}, batch {self.batch}"
+
 
 class _FolderSink(Sink):
     """The frames folder as one destination: each frame's PNG, then its manifest line, so
@@ -485,8 +490,15 @@ class _FolderSink(Sink):
         return f"{frames} whole frames in '{self.frames_dir}', listed in '{self.manifest_path}'"
 
 
-def _check_sinks(sinks) -> tuple[Sink, ...]:
-    """`sinks` as a tuple of `Sink` instances (empty for None)."""
+def check_sinks(sinks) -> tuple[Sink, ...]:
+    """`sinks` as a tuple of `Sink` instances (empty for None).
+
+    Args:
+        sinks: what the caller received: None, one `Sink`, or a list of them.
+
+    Raises:
+        TypeError: anything else; the message says what is valid.
+    """
     if sinks is None:
         return ()
     items = [sinks] if isinstance(sinks, Sink) else sinks

@@ -193,7 +193,7 @@ class FramePipeline:
             frame, record = self.render(job)
         except Exception as error:
             self._drawing = False
-            self._fault("drawing", error, record=None)
+            self._fault("drawing", error, record=job)
             return
         for sink in list(self._live):
             try:
@@ -216,8 +216,7 @@ class FramePipeline:
     def _fault(self, what: str, error: BaseException, *, record, failed: Sink | None = None,
                frame: int | None = None) -> None:
         frame = self.frames_sent + 1 if frame is None else frame
-        position = "" if record is None or not hasattr(record, "epoch") else \
-            f"epoch {record.epoch}, batch {record.batch}"
+        position = _position(record)
         kept = "; ".join(_describe(sink, self._taken.get(id(sink), 0), failed=sink is failed)
                          for sink in self.sinks) or "nothing"
         self.faults.append(Fault(what=what, error=error, frame=frame, position=position, kept=kept,
@@ -293,6 +292,15 @@ class FramePipeline:
         for other in others:
             _note(first.error, f"(also: {other.message(self.owner)})")
         raise first.error
+
+
+def _position(item) -> str:
+    """Where training stood, from a record (epoch from 1, batch) or a job that says it."""
+    if isinstance(getattr(item, "position", None), str):
+        return item.position
+    if isinstance(getattr(item, "epoch", None), int) and isinstance(getattr(item, "batch", None), int):
+        return f"epoch {item.epoch}, batch {item.batch}"
+    return ""
 
 
 def _one_line(error: BaseException) -> str:
