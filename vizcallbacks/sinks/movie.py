@@ -110,5 +110,5 @@ class MovieSink(Sink):
             failed: whether this sink is the one that failed (its movie is not written).
         """
         if failed:
-            return f"no movie at '{self.path}' (stopped after {frames} frames)"
+            return f"no movie at '{self.path}' (the {frames} frames it took are lost with it)"
         return f"{frames} frames in the movie '{self.path}'"

@@ -177,9 +177,9 @@ def fault_line(result, *, formats) -> str:
     missing = [fmt for fmt in formats if fmt not in made]
     if result.frame_count:
         kept = f"{result.frame_count} frames kept in {result.frames_dir} (listed in {result.manifest_path})"
-        finish = [f"vizcallbacks stitch {result.manifest_path} {result.out_dir / f'movie.{fmt}'}" for fmt in missing]
-        finish.append(f"vizcallbacks view {result.out_dir}")
-        how = f"free space, then {' and '.join(finish)}; or run again with --overwrite"
+        finish = [f"`vizcallbacks stitch {result.manifest_path} {result.out_dir / f'movie.{fmt}'}`" for fmt in missing]
+        finish.append(f"`vizcallbacks view {result.out_dir}`")
+        how = f"free space, then {', '.join(finish)}; or run again with --overwrite"
     else:
         kept, how = f"no frames kept in {result.frames_dir}", "free space, then run again with --overwrite"
     more = f" ({len(result.faults) - 1} more fault(s))" if len(result.faults) > 1 else ""
