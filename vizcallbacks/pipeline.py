@@ -195,6 +195,7 @@ class FramePipeline:
             self._drawing = False
             self._fault("drawing", error, record=job)
             return
+        taken = False
         for sink in list(self._live):
             try:
                 sink.send(frame, record)
@@ -202,7 +203,8 @@ class FramePipeline:
                 self._stop_sink(sink, error, record)
             else:
                 self._taken[id(sink)] += 1
-        self.frames_sent += 1
+                taken = True
+        self.frames_sent += taken
 
     def _stop_sink(self, sink: Sink, error: Exception, record) -> None:
         """`sink` failed: it gets no more frames, and what it began is not made final."""
