@@ -566,3 +566,23 @@ def test_the_command_line_on_a_full_disk_says_one_line_and_how_to_finish(tmp_pat
     debug = subprocess.run(argv[:4] + ["--debug"] + argv[4:] + ["--overwrite"], env=_ENV, capture_output=True,
                            text=True, timeout=300)
     assert debug.returncode == 1 and len(debug.stderr.strip().splitlines()) == 1  # a fault is no crash
+
+
+def test_the_command_line_says_in_one_line_where_the_frames_stopped(tmp_path):
+    # One frame a batch of one example: the manifest outgrows the limit (a frame does not),
+    # after the GIF has; the line leads with the frames, which stopped.
+    data, out = write_idx_set(tmp_path / "data"), tmp_path / "run"
+    done = subprocess.run([sys.executable, "-c", _CLI_ON_A_FULL_DISK, "36000", "train", "--data-dir", str(data),
+                           "--out", str(out), "--every", "1", "--batch-size", "1", "--epochs", "2", "--images", "0",
+                           "--format", "gif", "--quiet"], env=_ENV, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr  # the torn manifest line is the fault's, not said again
+    manifest = out / MANIFEST_NAME
+    kept = len(_listed_and_whole(out / "frames", manifest))
+    assert 0 < kept < 256
+    assert lines[0].startswith(f"vizcallbacks: error: writing frames to '{out / 'frames'}' failed at frame "
+                               f"{kept + 1} (epoch ")
+    assert f"(also failed: the movie '{out / 'movie.gif'}'); training ran to the end; {kept} frames kept" in lines[0]
+    assert main(["stitch", str(manifest), str(out / "movie.gif"), "--no-progress"]) == 0
+    assert inspect_movie(out / "movie.gif").frame_count == kept

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..checks import check_fps, check_positive_int, check_seed, check_writable_dir
 from ..demos.catalog import ImageDemo
 from ..framefiles import FRAME_GLOB, FRAMES_DIR, MANIFEST_NAME, read_manifest
-from ..pipeline import check_on_error
+from ..pipeline import Fault, FrameFaultWarning, check_on_error
 from ..render.style import FrameStyle, check_style
 from ..sinks import MovieSink, Sink, TensorBoardSink
 from ..sinks.tensorboard import check_tensorboard_dir
@@ -301,17 +301,38 @@ def _train(demo, checked: _Checked, training: Training, *, every_n_batches: int,
                             shuffle=True, verbose=training.verbose, callbacks=callbacks)
     evaluation = model.evaluate(data.x_test, data.y_test, batch_size=512, verbose=0, return_dict=True)
     result = _result(out_dir, callback, history, evaluation, keep_frames=True)
+    faults = callback.faults
     # On a full disk the page could not be written either: `vizcallbacks view` makes it later.
-    page_path = write_page_at_end(out_dir) if result.frame_count and not callback.faults else None
+    page_path = None
+    if result.frame_count and not faults:
+        page_path, faults = _write_page(out_dir, result, on_error=checked.on_error)
     tensorboard = next((sink.log_dir for sink in checked.sinks if isinstance(sink, TensorBoardSink)), None)
-    return replace(result, page_path=page_path, tensorboard_dir=tensorboard, faults=callback.faults)
+    return replace(result, page_path=page_path, tensorboard_dir=tensorboard, faults=faults)
+
+
+def _write_page(out_dir: Path, result: TrainResult, *, on_error: str) -> tuple[Path | None, tuple]:
+    """The page that plays the run; a page that cannot be written (a full disk) is a fault
+    like a frame that cannot: said (or raised, with on_error="raise"), the frames are kept."""
+    try:
+        return write_page_at_end(out_dir), ()
+    except OSError as error:
+        if on_error == "raise":
+            raise
+        fault = Fault(what=f"writing the page '{out_dir / 'index.html'}'", error=error, frame=0, position="",
+                      kept=f"{result.frame_count} whole frames in '{result.frames_dir}', listed in "
+                           f"'{result.manifest_path}'")
+        warnings.warn(FrameFaultWarning(fault.message("train_movie")), stacklevel=4)
+        return None, (fault,)
 
 
 def _result(out_dir: Path, callback, history, evaluation: dict, *, keep_frames: bool) -> TrainResult:
     manifest_path = out_dir / MANIFEST_NAME if keep_frames else None
     records = []
-    if manifest_path is not None:
-        records = [record for _, record in read_manifest(manifest_path)]
+    if manifest_path is not None and manifest_path.is_file():
+        with warnings.catch_warnings():
+            if callback.faults:  # a line the fault tore is said by the fault already
+                warnings.simplefilter("ignore")
+            records = [record for _, record in read_manifest(manifest_path)]
     accuracy = history.history.get("accuracy", [None])[-1]
     mae = history.history.get("mae", [None])[-1]
     return TrainResult(

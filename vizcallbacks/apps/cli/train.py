@@ -169,10 +169,11 @@ def fault_line(result, *, formats) -> str:
         result: the `TrainResult`, with its `faults`.
         formats: the movie formats asked for.
     """
-    fault = result.faults[0]
+    # The fault that stopped every frame matters most; the others are named after it.
+    fault = next((fault for fault in result.faults if fault.stopped_all), result.faults[0])
     error = " ".join(f"{type(fault.error).__name__}: {fault.error}".split())
     at = f" at frame {fault.frame}" + (f" ({fault.position})" if fault.position else "") if fault.frame else \
-        " while finishing"
+        " at the end of training"
     made = {movie.path.suffix.lstrip(".") for movie in result.movies}
     missing = [fmt for fmt in formats if fmt not in made]
     if result.frame_count:
@@ -182,6 +183,7 @@ def fault_line(result, *, formats) -> str:
         how = f"free space, then {', '.join(finish)}; or run again with --overwrite"
     else:
         kept, how = f"no frames kept in {result.frames_dir}", "free space, then run again with --overwrite"
-    more = f" ({len(result.faults) - 1} more fault(s))" if len(result.faults) > 1 else ""
+    others = [other.what for other in result.faults if other is not fault]
+    more = f" (also failed: {', '.join(others)})" if others else ""
     return (f"vizcallbacks: error: {fault.what} failed{at}: {error}{more}; training ran to the end; {kept}. "
             f"To finish: {how}.")
