@@ -460,6 +460,24 @@ def test_train_movie_checks_arguments_before_touching_disk_or_data(tmp_path, opt
     assert not (tmp_path / "run").exists()
 
 
+def test_train_movie_takes_its_old_keywords_with_one_warning_and_refuses_unknown_ones(tmp_path):
+    from vizcallbacks.apps.train import Training
+
+    with pytest.raises(TypeError, match=r"train_movie got unexpected keyword arguments max_step\. Valid: dataset, "
+                                        r"out_dir, training, every_n_batches"):
+        train_movie(out_dir=tmp_path / "run", max_step=3)
+    with pytest.warns(DeprecationWarning, match=r"train_movie\(max_steps=\.\.\., epochs=\.\.\.\): these keywords "
+                                                r"will be removed in the next release; write training=Training\("
+                                                r"max_steps=\.\.\.\); training=Training\(epochs=\.\.\.\)"), \
+            pytest.raises(ValueError, match=r"epochs must be a positive integer\. Received: epochs=0"):
+        train_movie(out_dir=tmp_path / "run", max_steps=3, epochs=0)
+    with pytest.raises(TypeError, match=r"training must be a vizcallbacks\.apps\.train\.Training"):
+        train_movie(out_dir=tmp_path / "run", training={"epochs": 1})
+    with pytest.raises(ValueError, match=r"max_steps must be a positive integer"):
+        Training(max_steps=-1)
+    assert not (tmp_path / "run").exists()
+
+
 def test_unknown_dataset_name_suggests_the_closest():
     with pytest.raises(ValueError, match=r"name='mnsit'.*'mnist', 'fashion_mnist', 'fashion-mnist'; "
                                          r"did you mean 'mnist'\?"):
