@@ -66,7 +66,7 @@ def _last_json(stdout):
 def real_frames(tiny_cnn, tiny_data, tmp_path):
     """A folder of frames and manifest made by the callback in a real (tiny) fit."""
     frames_dir = tmp_path / "made" / FRAMES_DIR
-    callback = PlotConvCallback(tiny_data[0], indices=[0, 1], frames_dir=frames_dir, every_n_batches=2)
+    callback = PlotConvCallback(tiny_data[0][:2], frames_dir=frames_dir, every_n_batches=2)
     tiny_cnn.fit(*tiny_data, batch_size=16, epochs=1, verbose=0, callbacks=[callback])
     records = [record for _, record in read_manifest(frames_dir / MANIFEST_NAME)]
     assert len(records) == 3  # 5 batches: 0, 2 and 4, the last
@@ -112,14 +112,14 @@ def test_a_jax_fit_with_the_callback_needs_no_tensorflow(tmp_path):
     code = f"""
 import json, sys
 import keras
-from vizcallbacks import PlotConvCallback, load_dataset, plot_conv
+from vizcallbacks import FrameStyle, PlotConvCallback, load_dataset, plot_conv
 from vizcallbacks.demos.models import default_cnn
 
 assert keras.backend.backend() == "jax"
 (x_train, y_train), (x_test, y_test), names = load_dataset("mnist", data_dir={str(MNIST_DIR)!r})
 x_train, x_test = x_train[:640, ..., None] / 255.0, x_test[..., None] / 255.0
 model = default_cnn(seed=0)
-callback = PlotConvCallback(x_test, indices=[0, 1, 2], labels=y_test, class_names=names,
+callback = PlotConvCallback(x_test[:3], labels=y_test[:3], style=FrameStyle(class_names=names),
                             frames_dir={str(out / FRAMES_DIR)!r}, every_n_batches=3, batch_size=64,
                             movie_path={str(out / "movie.gif")!r})
 with callback:

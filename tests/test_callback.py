@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from conftest import build_tiny_cnn
-from vizcallbacks import PlotConvCallback
+from vizcallbacks import FrameStyle, PlotConvCallback
 from vizcallbacks import callback as callback_module
 from vizcallbacks import plotter as plotter_module
 from vizcallbacks.callback import StopAfterSteps
@@ -26,7 +26,7 @@ def _fit(model, data, callback, *, epochs=1, batch_size=8, initial_epoch=0, extr
 
 def test_frames_at_batch_zero_every_n_and_at_the_end(tiny_cnn, tiny_data, tmp_path):
     # 80 images / batch 8 = 10 batches per epoch; every 4 -> batches 0, 4, 8, then the end (9)
-    callback = PlotConvCallback(tiny_data[0], indices=[0, 1, 2], labels=tiny_data[1],
+    callback = PlotConvCallback(tiny_data[0][:3], labels=tiny_data[1][:3],
                                 frames_dir=tmp_path / "frames", every_n_batches=4, batch_size=8)
     _fit(tiny_cnn, tiny_data, callback, epochs=2)
     records = _manifest(tmp_path / "frames" / "frames.jsonl")
@@ -53,8 +53,9 @@ def test_frames_read_back_exactly_as_drawn(tiny_cnn, tiny_data, tmp_path):
             frames.append(super().render(activations, stamp))
             return frames[-1]
 
-    callback = PlotConvCallback(tiny_data[0], labels=tiny_data[1], indices=[0, 1, 2], frames_dir=tmp_path,
-                                every_n_batches=4, renderer_factory=Recording)
+    callback = PlotConvCallback(tiny_data[0][:3], labels=tiny_data[1][:3], frames_dir=tmp_path,
+                                every_n_batches=4)
+    callback.renderer_factory = Recording
     _fit(tiny_cnn, tiny_data, callback)
     pngs = sorted(tmp_path.glob("*.png"))
     assert len(pngs) == len(frames) == 4  # batches 0, 4, 8 and the last, 9
@@ -100,8 +101,8 @@ def test_fake_renderer_receives_activations_and_stamps(tiny_cnn, tiny_data, tmp_
             assert len(activations.outputs) == len(self.views)
             return np.zeros((4, 6, 3), np.uint8)
 
-    callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=5,
-                                renderer_factory=FakeRenderer)
+    callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=5)
+    callback.renderer_factory = FakeRenderer
     _fit(tiny_cnn, tiny_data, callback)
     assert [(s.epoch, s.batch) for s in stamps] == [(1, 0), (1, 5), (1, 9)]
 
@@ -109,7 +110,7 @@ def test_fake_renderer_receives_activations_and_stamps(tiny_cnn, tiny_data, tmp_
 @pytest.mark.parametrize("model_name", ["tiny_cnn_without_input", "branched_model"])
 def test_callback_on_sequential_without_input_and_branched_functional(model_name, request, tiny_data, tmp_path):
     model = request.getfixturevalue(model_name)
-    callback = PlotConvCallback(tiny_data[0], indices=[0, 5], labels=tiny_data[1],
+    callback = PlotConvCallback(tiny_data[0][[0, 5]], labels=tiny_data[1][[0, 5]],
                                 frames_dir=tmp_path, every_n_batches=5)
     _fit(model, tiny_data, callback)
     records = _manifest(tmp_path / "frames.jsonl")
@@ -124,8 +125,8 @@ def test_background_and_foreground_make_identical_frames(tiny_cnn, tiny_data, tm
         tiny_cnn.set_weights(weights)
         keras.utils.set_random_seed(3)
         folder = tmp_path / str(background)
-        callback = PlotConvCallback(tiny_data[0][:3], frames_dir=folder, every_n_batches=3,
-                                    background=background)
+        callback = PlotConvCallback(tiny_data[0][:3], frames_dir=folder, every_n_batches=3)
+        callback.background = background
         _fit(tiny_cnn, tiny_data, callback)
     names = sorted(p.name for p in (tmp_path / "True").glob("*.png"))
     assert names == sorted(p.name for p in (tmp_path / "False").glob("*.png"))
@@ -176,31 +177,6 @@ def test_an_exception_in_fit_leaves_every_frame_and_its_line(tiny_cnn, tiny_data
         Image.open(tmp_path / r["file"]).load()
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"every_n_batches": 0}, "every_n_batches must be a positive integer. Received: every_n_batches=0"),
-    ({"every_n_batches": 2.5}, "every_n_batches must be a positive integer"),
-    ({"indices": [0, 99]}, r"indices: \[99\] out of range for 80 images \(valid: 0..79\)"),
-    ({"normalization": "zscore"}, "normalization must be one of"),
-    ({"keep_frames": False}, "keep_frames=False needs movie_path"),
-])
-def test_bad_arguments_fail_in_init(tiny_data, tmp_path, options, message):
-    with pytest.raises(ValueError, match=message):
-        PlotConvCallback(tiny_data[0], frames_dir=tmp_path, **options)
-
-
-def test_bad_layer_fails_before_the_first_batch(tiny_cnn, tiny_data, tmp_path, keras):
-    batches = []
-
-    class Count(keras.callbacks.Callback):
-        def on_train_batch_begin(self, batch, logs=None):
-            batches.append(batch)
-
-    callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, layers=["conv2"])
-    with pytest.raises(ValueError, match="Layers that exist"):
-        _fit(tiny_cnn, tiny_data, callback, extra=[Count()])
-    assert batches == []
-
-
 class RecordingSink(Sink):
     """Records what the pipeline asks of it; with `frames_dir`, checks that the callback's
     own sinks have written each frame and its manifest line before it is called."""
@@ -221,6 +197,66 @@ class RecordingSink(Sink):
         self.events.append(("finish",))
 
 
+@pytest.mark.parametrize("options, message", [
+    ({"every_n_batches": 0}, "every_n_batches must be a positive integer. Received: every_n_batches=0"),
+    ({"every_n_batches": 2.5}, "every_n_batches must be a positive integer"),
+    ({"labels": [0, 1]}, r"labels must have one entry per image: 80 images, received 2 labels"),
+    ({"on_error": "ignore"}, r"on_error must be one of 'warn', 'raise'.*Received: on_error='ignore'"),
+    ({"frames_dir": None}, r"frames_dir=None and no movie_path or sinks: the frames would go nowhere"),
+    ({"frames_dir": None, "manifest_path": "m.jsonl", "sinks": [RecordingSink()]},
+     r"manifest_path lists the PNG frames of frames_dir, which is None"),
+])
+def test_bad_arguments_fail_in_init(tiny_data, tmp_path, options, message):
+    with pytest.raises(ValueError, match=message):
+        PlotConvCallback(tiny_data[0], **{"frames_dir": tmp_path, **options})
+
+
+def test_the_spelling_before_still_works_with_one_warning_naming_the_new_one(tiny_cnn, tiny_data, tmp_path):
+    with pytest.warns(DeprecationWarning) as caught:
+        old = PlotConvCallback(tiny_data[0], indices=[0, 1], labels=tiny_data[1], frames_dir=tmp_path / "old",
+                               every_n_batches=5, channels=(0, 2), cmap="viridis", keep_frames=True, background=False)
+    assert len(caught) == 1
+    said = str(caught[0].message)
+    assert "style=FrameStyle(channels=..., cmap=...)" in said and "images=images[indices]" in said
+    assert "callback.background = ... after construction" in said
+    assert old.style == FrameStyle(channels=(0, 2), cmap="viridis") and old.background is False
+    new = PlotConvCallback(tiny_data[0][:2], labels=tiny_data[1][:2], frames_dir=tmp_path / "new",
+                           every_n_batches=5, style=FrameStyle(channels=(0, 2), cmap="viridis"))
+    for callback in (old, new):
+        _fit(tiny_cnn, tiny_data, callback)
+    old_frames, new_frames = sorted((tmp_path / "old").glob("*.png")), sorted((tmp_path / "new").glob("*.png"))
+    assert [p.name for p in old_frames] == [p.name for p in new_frames] and len(old_frames) == 3
+    assert Image.open(old_frames[0]).size == Image.open(new_frames[0]).size
+    with pytest.warns(DeprecationWarning, match=r"style=FrameStyle\(normalization=\.\.\.\)"), \
+            pytest.raises(ValueError, match="normalization must be one of"):
+        PlotConvCallback(tiny_data[0], frames_dir=tmp_path, normalization="zscore")
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match=r"indices: \[99\] out of range"):
+        PlotConvCallback(tiny_data[0], frames_dir=tmp_path, indices=[0, 99])
+
+
+def test_an_unknown_keyword_is_refused_with_the_valid_ones(tiny_data, tmp_path):
+    with pytest.raises(TypeError, match=r"PlotConvCallback got unexpected keyword arguments every_n, moviepath\. "
+                                        r"Valid: images, labels, frames_dir, every_n_batches, style, movie_path, sinks, "
+                                        r"batch_size, overwrite, on_error, manifest_path; the drawing options go in "
+                                        r"style=FrameStyle\(layers, channels"):
+        PlotConvCallback(tiny_data[0], frames_dir=tmp_path, every_n=5, moviepath="m.gif")
+    with pytest.raises(TypeError, match=r"give the drawing options in style= only; received style= and cmap="):
+        PlotConvCallback(tiny_data[0], frames_dir=tmp_path, style=FrameStyle(), cmap="viridis")
+
+
+def test_bad_layer_fails_before_the_first_batch(tiny_cnn, tiny_data, tmp_path, keras):
+    batches = []
+
+    class Count(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            batches.append(batch)
+
+    callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, style=FrameStyle(layers=["conv2"]))
+    with pytest.raises(ValueError, match="Layers that exist"):
+        _fit(tiny_cnn, tiny_data, callback, extra=[Count()])
+    assert batches == []
+
+
 def test_an_added_sink_gets_every_frame_after_the_callbacks_own(tiny_cnn, tiny_data, tmp_path):
     sink = RecordingSink(tmp_path)
     _fit(tiny_cnn, tiny_data, PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=5,
@@ -230,10 +266,10 @@ def test_an_added_sink_gets_every_frame_after_the_callbacks_own(tiny_cnn, tiny_d
     assert len({event[2] for event in sink.events if event[0] == "send"}) == 1
 
     alone = RecordingSink()  # without PNGs or movies, the added sink is where frames go
-    _fit(tiny_cnn, tiny_data, PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path / "none", every_n_batches=5,
-                                               keep_frames=False, sinks=[alone]))
+    _fit(tiny_cnn, tiny_data, PlotConvCallback(tiny_data[0][:2], every_n_batches=5, sinks=[alone]))
     assert [event[0] for event in alone.events] == ["open", "send", "send", "send", "finish"]
-    assert not (tmp_path / "none").exists()
+    # the run without frames_dir wrote nothing: only the first run's 3 frames and manifest
+    assert len(list(tmp_path.iterdir())) == 4 and len(list(tmp_path.glob("*.png"))) == 3
     with pytest.raises(TypeError, match=r"sinks must be a list of vizcallbacks\.sinks\.Sink instances.*"
                                         r"Received: sinks=\[<object"):
         PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, sinks=[object()])

@@ -9,6 +9,7 @@ from PIL import Image, ImageSequence
 
 from vizcallbacks import PlotConvCallback
 from vizcallbacks.movie import inspect_movie
+from vizcallbacks.sinks import MovieSink
 
 
 def _fit(model, data, callback, *extra):
@@ -22,8 +23,10 @@ def _gif_frames(path):
 
 
 def test_movies_hold_exactly_the_frames_written(tiny_cnn, tiny_data, tmp_path):
+    # One movie by its path (10 frames a second), one listed as a sink with its own rate.
     callback = PlotConvCallback(tiny_data[0][:3], labels=tiny_data[1][:3], frames_dir=tmp_path / "frames",
-                                every_n_batches=3, movie_path=[tmp_path / "m.gif", tmp_path / "m.mp4"], fps=5)
+                                every_n_batches=3, movie_path=tmp_path / "m.gif",
+                                sinks=[MovieSink(tmp_path / "m.mp4", fps=5)])
     _fit(tiny_cnn, tiny_data, callback)
     pngs = sorted((tmp_path / "frames").glob("*.png"))
     assert len(pngs) == 4  # batches 0, 3, 6, 9
@@ -31,14 +34,27 @@ def test_movies_hold_exactly_the_frames_written(tiny_cnn, tiny_data, tmp_path):
         assert np.array_equal(np.asarray(Image.open(png).convert("RGB")), gif_frame)
     mp4 = inspect_movie(tmp_path / "m.mp4")
     assert mp4.frame_count == 4 and mp4.fps == pytest.approx(5)
-    assert {m.path.name for m in callback.movies} == {"m.gif", "m.mp4"}
+    assert {m.path.name: m.fps for m in callback.movies} == {"m.gif": pytest.approx(10), "m.mp4": pytest.approx(5)}
 
 
-def test_keep_frames_false_writes_only_the_movie(tiny_cnn, tiny_data, tmp_path):
-    callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path / "frames", every_n_batches=5,
-                                movie_path=tmp_path / "m.gif", keep_frames=False)
+def test_a_movie_sink_is_checked_as_movie_path_is(tiny_data, tmp_path):
+    with pytest.raises(ValueError, match=r"movie must end with one of .gif, .mp4, .webm.*m\.avi"):
+        MovieSink(tmp_path / "m.avi")
+    with pytest.raises(ValueError, match="fps must be"):
+        MovieSink(tmp_path / "m.gif", fps=0)
+    with pytest.raises(TypeError, match=r"MovieSink needs a movie path .* Received: movie=3"):
+        MovieSink(3)
+    (tmp_path / "m.gif").write_bytes(b"precious")
+    with pytest.raises(FileExistsError, match="overwrite"):
+        PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path / "frames", sinks=[MovieSink(tmp_path / "m.gif")])
+    with pytest.raises(ValueError, match="the same movie twice"):
+        PlotConvCallback(tiny_data[0][:2], movie_path=tmp_path / "a.mp4", sinks=[MovieSink(tmp_path / "a.mp4")])
+
+
+def test_without_frames_dir_only_the_movie_is_written(tiny_cnn, tiny_data, tmp_path):
+    callback = PlotConvCallback(tiny_data[0][:2], every_n_batches=5, movie_path=tmp_path / "m.gif")
     _fit(tiny_cnn, tiny_data, callback)
-    assert not list(tmp_path.glob("frames/*.png"))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.gif"]
     assert len(_gif_frames(tmp_path / "m.gif")) == 3
 
 

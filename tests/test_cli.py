@@ -100,3 +100,36 @@ def test_train_as_a_subprocess(tmp_path):
     assert done.returncode == 0, done.stderr
     assert inspect_movie(tmp_path / "movie.mp4").frame_count == 4  # batches 0, 5, 10, 11
     assert not (tmp_path / "movie.gif").exists()
+
+
+def test_the_drawing_flags_make_one_frame_style():
+    import argparse
+
+    from vizcallbacks import FrameStyle
+    from vizcallbacks.apps.cli.arguments import style_from_flags
+
+    assert style_from_flags(argparse.Namespace(channels=[1, 5], images=[0])) == FrameStyle(channels=(1, 5))
+    assert style_from_flags(argparse.Namespace(channels=None)) == FrameStyle()
+    flags = argparse.Namespace(layers=["conv1"], channel=2, cell_px=40)
+    assert style_from_flags(flags, channels_per_image=1) == FrameStyle(
+        layers=("conv1",), channels=(2,), cell_px=40, channels_per_image=1)
+    with pytest.raises(ValueError, match="cell_px must be an integer in 8..512. Received: cell_px=4"):
+        style_from_flags(argparse.Namespace(cell_px=4))
+
+
+def test_an_unexpected_failure_is_one_line_and_its_traceback_is_there_with_debug(tmp_path, monkeypatch, capsys):
+    from vizcallbacks.apps.cli import stitch as stitch_command
+
+    def broken(args):
+        raise RuntimeError("ffmpeg went away\nwith a second line")
+
+    monkeypatch.setattr(stitch_command, "run", broken)
+    frames = _frames(tmp_path / "frames")
+    assert main(["stitch", str(frames), str(tmp_path / "o.gif")]) == 1
+    assert capsys.readouterr().err == ("vizcallbacks: error: RuntimeError: ffmpeg went away with a second line "
+                                       "(the traceback: --debug or VIZCALLBACKS_DEBUG=1)\n")
+    with pytest.raises(RuntimeError, match="ffmpeg went away"):
+        main(["stitch", str(frames), str(tmp_path / "o.gif"), "--debug"])
+    monkeypatch.setenv("VIZCALLBACKS_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="ffmpeg went away"):
+        main(["stitch", str(frames), str(tmp_path / "o.gif")])

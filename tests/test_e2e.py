@@ -13,7 +13,7 @@ from vizcallbacks.capture.activations import ActivationProbe
 from vizcallbacks.demos.models import default_cnn
 from vizcallbacks.movie import inspect_movie
 from vizcallbacks.render import GridRenderer
-from vizcallbacks.apps.train import NOTES_IMAGE_INDICES
+from vizcallbacks.apps.train import NOTES_IMAGE_INDICES, Training
 
 pytestmark = pytest.mark.e2e
 
@@ -33,8 +33,8 @@ def _grid_cells(dataset, data_dir):
 def test_default_cnn_on_real_data_makes_a_learning_movie(dataset, data_dir, tmp_path):
     require(data_dir, dataset)
     formats = ("gif", "mp4") if dataset == "fashion_mnist" else ()
-    result = train_movie(dataset=dataset, data_dir=data_dir, out_dir=tmp_path, max_steps=240,
-                         every_n_batches=20, batch_size=64, formats=formats, verbose=0)
+    result = train_movie(dataset=dataset, data_dir=data_dir, out_dir=tmp_path, every_n_batches=20,
+                         training=Training(max_steps=240, batch_size=64, verbose=0), formats=formats)
     records = [json.loads(line) for line in (tmp_path / "frames.jsonl").read_text().splitlines()]
     # batches 0, 20, ..., 220, then the end of training at batch 239
     assert [r["batch"] for r in records] == list(range(0, 240, 20)) + [239]

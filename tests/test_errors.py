@@ -14,12 +14,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from vizcallbacks import PlotConvCallback, load_dataset, train_movie
+from vizcallbacks import FrameStyle, PlotConvCallback, load_dataset, train_movie
 from vizcallbacks.capture.activations import ActivationProbe
 from vizcallbacks.apps.cli import main
 from vizcallbacks.framefiles import read_manifest
 from vizcallbacks.movie import inspect_movie, stitch
 from vizcallbacks.render import GridRenderer
+from vizcallbacks.render.style import STYLE_FIELDS
+from vizcallbacks.sinks import MovieSink
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,10 +113,9 @@ def _one_line_error(capsys):
     ({"movie_path": ["{tmp}/m.gif", "{tmp}/m.gif"]}, ValueError, r"movie_path names the same file twice"),
     ({"movie_path": "{tmp}/folder.gif"}, IsADirectoryError, r"movie_path: out_path is a folder"),
     ({"frames_dir": 5}, TypeError, r"frames_dir must be a path\. Received: frames_dir=5"),
-    ({"indices": []}, ValueError, r"indices must be a non-empty list.*valid: 0\.\.79.*Received: indices=\[\]"),
-    ({"indices": [0, 80]}, ValueError, r"indices: \[80\] out of range for 80 images \(valid: 0\.\.79\)"),
-    ({"indices": [-1]}, ValueError, r"indices: \[-1\] out of range"),
-    ({"indices": [0.5]}, TypeError, r"indices must be integers.*Received dtype float64"),
+    ({"frames_dir": None}, ValueError, r"frames_dir=None and no movie_path or sinks: the frames would go nowhere"),
+    ({"sinks": [5]}, TypeError, r"sinks must be a list of vizcallbacks\.sinks\.Sink instances.*Received: sinks=\[5\]"),
+    ({"on_error": "ignore"}, ValueError, r"on_error must be one of 'warn', 'raise'.*Received: on_error='ignore'"),
     ({"labels": [1, 2]}, ValueError, r"labels must have one entry per image: 80 images, received 2"),
     ({"layers": []}, ValueError, r"layers is empty"),
     ({"layers": [1.5]}, TypeError, r"layers must hold layer names \(str\) or indices \(int\)\. Received: 1\.5"),
@@ -124,8 +125,7 @@ def _one_line_error(capsys):
     ({"cmap": "nope"}, ValueError, r"cmap must be a matplotlib colormap.*Received: cmap='nope'"),
     # A string from a config file: "False" must not count as True, overwrite deletes frames.
     ({"overwrite": "False"}, TypeError, r"overwrite must be True or False\. Received: overwrite='False'"),
-    ({"keep_frames": "no"}, TypeError, r"keep_frames must be True or False\. Received: keep_frames='no'"),
-    ({"background": None}, TypeError, r"background must be True or False\. Received: background=None"),
+    ({"style": {"cmap": "viridis"}}, TypeError, r"style must be a vizcallbacks\.FrameStyle.*Received: style=\{"),
     ({"cell_px": 4}, ValueError, r"cell_px must be an integer in 8\.\.512\. Received: cell_px=4"),
     ({"manifest_path": 5}, TypeError, r"manifest_path must be a path\. Received: manifest_path=5"),
 ])
@@ -136,7 +136,13 @@ def test_bad_arguments_fail_in_init(tiny_data, tmp_path, options, error, message
                for key, value in options.items()}
     options.setdefault("frames_dir", tmp_path / "frames")
     (tmp_path / "folder.gif").mkdir()
-    with pytest.raises(error, match=message):
+    drawing = {name: options.pop(name) for name in list(options) if name in STYLE_FIELDS}
+    fps = options.pop("fps", None)
+    with pytest.raises(error, match=message):  # from FrameStyle and MovieSink, for what they take
+        if drawing:
+            options["style"] = FrameStyle(**drawing)
+        if fps is not None:
+            options["sinks"] = [MovieSink(tmp_path / "m.gif", fps=fps)]
         PlotConvCallback(tiny_data[0], **options)
     assert not (tmp_path / "frames").exists()  # nothing made for a callback that is refused
 
@@ -169,7 +175,7 @@ def test_empty_or_non_numeric_images_fail_in_init(tmp_path, images, error, messa
 def test_errors_that_need_the_model_come_before_the_first_batch(tiny_cnn, tiny_data, tmp_path, batches,
                                                                options, message):
     images = options.pop("images", tiny_data[0][:2])
-    callback = PlotConvCallback(images, frames_dir=tmp_path / "frames", **options)
+    callback = PlotConvCallback(images, frames_dir=tmp_path / "frames", style=FrameStyle(**options))
     with pytest.raises(ValueError, match=message):
         with callback:
             _fit(tiny_cnn, tiny_data, callback, batches)
@@ -246,7 +252,8 @@ def test_a_diverging_run_is_drawn_and_its_stamp_says_nan(tiny_cnn, tiny_data, tm
         kernel, bias = tiny_cnn.get_layer(name).get_weights()
         tiny_cnn.get_layer(name).set_weights([np.full_like(kernel, poison), bias])
     callback = PlotConvCallback(tiny_data[0][:3], labels=tiny_data[1][:3], frames_dir=tmp_path,
-                                every_n_batches=4, renderer_factory=Recording)
+                                every_n_batches=4)
+    callback.renderer_factory = Recording
     _fit(tiny_cnn, tiny_data, callback)
     records = [json.loads(line, parse_constant=pytest.fail)  # strict JSON: no NaN literal
                for line in (tmp_path / "frames.jsonl").read_text().splitlines()]
@@ -450,6 +457,24 @@ def test_stitch_refuses_a_corrupt_line_in_the_middle_and_a_missing_frame(tmp_pat
 def test_train_movie_checks_arguments_before_touching_disk_or_data(tmp_path, options, message):
     with pytest.raises(ValueError, match=message):
         train_movie(out_dir=tmp_path / "run", data_dir=tmp_path / "no_data", **options)
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_movie_takes_its_old_keywords_with_one_warning_and_refuses_unknown_ones(tmp_path):
+    from vizcallbacks.apps.train import Training
+
+    with pytest.raises(TypeError, match=r"train_movie got unexpected keyword arguments max_step\. Valid: dataset, "
+                                        r"out_dir, training, every_n_batches"):
+        train_movie(out_dir=tmp_path / "run", max_step=3)
+    with pytest.warns(DeprecationWarning, match=r"train_movie\(max_steps=\.\.\., epochs=\.\.\.\): these keywords "
+                                                r"will be removed in the next release; write training=Training\("
+                                                r"max_steps=\.\.\.\); training=Training\(epochs=\.\.\.\)"), \
+            pytest.raises(ValueError, match=r"epochs must be a positive integer\. Received: epochs=0"):
+        train_movie(out_dir=tmp_path / "run", max_steps=3, epochs=0)
+    with pytest.raises(TypeError, match=r"training must be a vizcallbacks\.apps\.train\.Training"):
+        train_movie(out_dir=tmp_path / "run", training={"epochs": 1})
+    with pytest.raises(ValueError, match=r"max_steps must be a positive integer"):
+        Training(max_steps=-1)
     assert not (tmp_path / "run").exists()
 
 

@@ -5,6 +5,7 @@ Each checks what is left on disk: every frame whole, the manifest consistent wit
 files, and the frames still make a GIF and an MP4."""
 
 import contextlib
+import errno
 import gzip
 import json
 import os
@@ -22,7 +23,7 @@ from PIL import Image, ImageSequence
 
 from conftest import FASHION_DIR, REPO, require
 from test_errors import write_idx_set
-from vizcallbacks import PlotConvCallback, load_dataset
+from vizcallbacks import FrameStyle, PlotConvCallback, load_dataset
 from vizcallbacks.apps.cli import main
 from vizcallbacks.framefiles import MANIFEST_NAME, read_manifest, read_png
 from vizcallbacks.movie import inspect_movie, stitch
@@ -48,7 +49,7 @@ _TRAIN_FOREVER = textwrap.dedent("""
         def on_train_batch_end(self, batch, logs=None):
             time.sleep(0.01)
 
-    callback = PlotConvCallback(images, indices=[0, 1, 2], labels=labels, frames_dir=sys.argv[1],
+    callback = PlotConvCallback(images[:3], labels=labels[:3], frames_dir=sys.argv[1],
                                 every_n_batches=1, batch_size=8, movie_path=sys.argv[2:] or None)
     model.fit(images, labels, batch_size=8, epochs=10_000, verbose=0, callbacks=[callback, Slow()])
 """)
@@ -75,7 +76,7 @@ _KILLED_BETWEEN_FRAME_AND_LINE = textwrap.dedent("""
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     rng = np.random.default_rng(0)
     images, labels = rng.random((80, 12, 12, 1), dtype=np.float32), rng.integers(0, 5, 80)
-    callback = PlotConvCallback(images, indices=[0, 1], labels=labels, frames_dir=sys.argv[1], every_n_batches=1)
+    callback = PlotConvCallback(images[:2], labels=labels[:2], frames_dir=sys.argv[1], every_n_batches=1)
     model.fit(images, labels, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
 """)
 
@@ -127,7 +128,7 @@ def test_a_run_killed_with_sigkill_leaves_whole_frames_that_stitch_and_resume(tm
     # Resume after the last epoch that has frames: they are kept, this run's follow.
     last_epoch = records[-1]["epoch"]
     images, labels = tiny_data
-    resumed = PlotConvCallback(images, indices=[0, 1, 2], labels=labels, frames_dir=frames_dir,
+    resumed = PlotConvCallback(images[:3], labels=labels[:3], frames_dir=frames_dir,
                                every_n_batches=5, batch_size=8)
     tiny_cnn.fit(images, labels, batch_size=8, epochs=last_epoch + 1, initial_epoch=last_epoch,
                  verbose=0, callbacks=[resumed])
@@ -224,7 +225,7 @@ def test_a_partial_movie_left_by_sigkill_is_removed_by_the_next_run_of_that_movi
         path.write_bytes(b"not ours")
     try:
         images, labels = tiny_data
-        again = PlotConvCallback(images, indices=[0, 1, 2], labels=labels, frames_dir=tmp_path / "again",
+        again = PlotConvCallback(images[:3], labels=labels[:3], frames_dir=tmp_path / "again",
                                  every_n_batches=5, batch_size=8, movie_path=movie)
         with pytest.warns(UserWarning) as caught:
             tiny_cnn.fit(images, labels, batch_size=8, epochs=1, verbose=0, callbacks=[again])
@@ -406,3 +407,182 @@ def test_the_command_line_as_users_run_it_prints_one_line(tmp_path):
         "channels (valid: 0..63). Choose smaller indices, other layers, or channels=None to clip "
         "the default to each layer."]
     assert "Epoch" not in late.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# A full disk, for real and without root: the child process may write files of at most
+# `limit` bytes (RLIMIT_FSIZE), with SIGXFSZ ignored, so that a write past it fails with
+# EFBIG as a full filesystem fails with ENOSPC. The limit is set once everything is imported.
+
+# Trains the tiny model 4 epochs of 10 batches, a frame at every batch (small frames: one
+# image, one channel, 8-pixel cells), under the limit; prints what happened as JSON.
+# Arguments: frames_dir, on_error, limit, movie paths (optional).
+_TRAIN_ON_A_FULL_DISK = textwrap.dedent("""
+    import json, resource, signal, sys, warnings
+    import keras
+    from conftest import build_tiny_cnn, make_tiny_data
+    from vizcallbacks import FrameStyle, PlotConvCallback
+
+    frames_dir, on_error, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    model = build_tiny_cnn(keras)
+    images, labels = make_tiny_data()
+    epochs = []
+
+    class Epochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            epochs.append(epoch + 1)
+
+    callback = PlotConvCallback(images[:1], labels=labels[:1], frames_dir=frames_dir, every_n_batches=1,
+                                batch_size=8, style=FrameStyle(cell_px=8, channels=(0,)),
+                                movie_path=sys.argv[4:] or None, on_error=on_error)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    error = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.fit(images, labels, batch_size=8, epochs=4, verbose=0, callbacks=[callback, Epochs()])
+        except Exception as raised:
+            error = {"type": type(raised).__name__, "errno": getattr(raised, "errno", None),
+                     "notes": getattr(raised, "__notes__", [])}
+    resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+    print(json.dumps({"epochs": epochs, "error": error, "faults": len(callback.faults),
+                      "warnings": [str(w.message) for w in caught if w.category.__name__ == "FrameFaultWarning"]}))
+""")
+# The manifest reaches it first: 4000 bytes is about 17 lines; a frame is about 3000 bytes.
+_MANIFEST_FULL = 4000
+
+
+def _train_on_a_full_disk(frames_dir: Path, on_error: str, limit: int, *movies: Path) -> dict:
+    done = subprocess.run([sys.executable, "-c", _TRAIN_ON_A_FULL_DISK, str(frames_dir), on_error, str(limit),
+                           *map(str, movies)], env=_ENV, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _listed_and_whole(frames_dir: Path, manifest: Path | None = None) -> list[dict]:
+    """The manifest's records (a torn last line, left by the fault, is said and left out),
+    each naming a PNG that decodes whole."""
+    manifest = frames_dir / MANIFEST_NAME if manifest is None else manifest
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        records = [record for _, record in read_manifest(manifest)]
+    for record in records:
+        assert read_png(manifest.parent / record["file"]).ndim == 3
+    return records
+
+
+def test_a_full_disk_stops_the_frames_not_the_fit_and_a_resumed_run_completes_the_movie(
+        tmp_path, tiny_cnn, tiny_data):
+    frames_dir = tmp_path / "frames"
+    ran = _train_on_a_full_disk(frames_dir, "warn", _MANIFEST_FULL)
+    assert ran["epochs"] == [1, 2, 3, 4] and ran["error"] is None  # fit went on to the end
+    records = _listed_and_whole(frames_dir)
+    kept = len(records)
+    assert 5 <= kept < 41 and [r["step"] for r in records] == list(range(1, kept + 1))
+    assert len(ran["warnings"]) == ran["faults"] == 1, ran["warnings"]
+    assert ran["warnings"][0] == (
+        f"PlotConvCallback: writing frames to '{frames_dir}' failed at frame {kept + 1} (epoch "
+        f"{kept // 10 + 1}, batch {kept % 10}): OSError: [Errno 27] File too large. Training goes on; no more "
+        f"frames are drawn. Kept: {kept} whole frames in '{frames_dir}', listed in '{frames_dir / MANIFEST_NAME}'.")
+
+    # Space freed: a run resumed after the last epoch with frames appends after the last
+    # whole frame, and its movie holds every frame the manifest lists.
+    last_epoch = records[-1]["epoch"]
+    images, labels = tiny_data
+    resumed = PlotConvCallback(images[:1], labels=labels[:1], frames_dir=frames_dir, every_n_batches=1,
+                               batch_size=8, style=FrameStyle(cell_px=8, channels=(0,)),
+                               movie_path=tmp_path / "movie.gif")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the torn last line is said, then repaired
+        tiny_cnn.fit(images, labels, batch_size=8, epochs=last_epoch + 1, initial_epoch=last_epoch, verbose=0,
+                     callbacks=[resumed])
+    after = _listed_and_whole(frames_dir)
+    assert after[:kept] == records and len(after) == kept + 10
+    assert [(r["epoch"], r["batch"]) for r in after[kept:]] == [(last_epoch + 1, batch) for batch in range(10)]
+    assert resumed.faults == ()
+    assert inspect_movie(tmp_path / "movie.gif").frame_count == len(after)
+
+
+def test_a_full_disk_with_on_error_raise_raises_at_the_end_of_fit(tmp_path):
+    frames_dir = tmp_path / "frames"
+    ran = _train_on_a_full_disk(frames_dir, "raise", _MANIFEST_FULL)
+    assert ran["epochs"] == [1, 2, 3, 4]  # every epoch trained, then the error
+    assert ran["error"]["type"] == "OSError" and ran["error"]["errno"] == errno.EFBIG
+    assert ran["warnings"] == []
+    kept = len(_listed_and_whole(frames_dir))
+    assert any(f"Kept: {kept} whole frames in '{frames_dir}'" in note for note in ran["error"]["notes"])
+
+
+def test_a_movie_that_dies_on_a_full_disk_stops_alone(tmp_path):
+    # The GIF outgrows the limit first (a few frames), the PNGs and the manifest do not.
+    frames_dir = tmp_path / "frames"
+    ran = _train_on_a_full_disk(frames_dir, "warn", 12000, tmp_path / "movie.gif")
+    assert ran["epochs"] == [1, 2, 3, 4] and ran["error"] is None
+    records = _listed_and_whole(frames_dir)
+    assert len(records) == 40  # every frame: 4 epochs of 10 batches
+    # ffmpeg meets the limit when it writes (while training, or as it finishes the file).
+    assert len(ran["warnings"]) == 1 and ran["warnings"][0].startswith(
+        f"PlotConvCallback: the movie '{tmp_path / 'movie.gif'}' failed "), ran["warnings"]
+    assert f"; no movie at '{tmp_path / 'movie.gif'}'" in ran["warnings"][0]
+    assert f"Kept: 40 whole frames in '{frames_dir}'" in ran["warnings"][0]
+    assert not (tmp_path / "movie.gif").exists() and not list(tmp_path.glob(".movie*"))  # no half movie
+    assert stitch(frames_dir / MANIFEST_NAME, tmp_path / "movie.gif").frame_count == 40
+
+
+# `vizcallbacks` under the limit (its first argument), as a user with a small disk runs it.
+_CLI_ON_A_FULL_DISK = textwrap.dedent("""
+    import resource, runpy, signal, sys
+    limit = int(sys.argv.pop(1))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+    sys.argv[0] = "vizcallbacks"
+    runpy.run_module("vizcallbacks", run_name="__main__", alter_sys=True)
+""")
+
+
+def test_the_command_line_on_a_full_disk_says_one_line_and_how_to_finish(tmp_path):
+    data, out = write_idx_set(tmp_path / "data"), tmp_path / "run"
+    argv = [sys.executable, "-c", _CLI_ON_A_FULL_DISK, "150000", "train", "--data-dir", str(data), "--out", str(out),
+            "--every", "1", "--batch-size", "8", "--epochs", "2", "--images", "0", "--format", "gif", "--quiet"]
+    done = subprocess.run(argv, env=_ENV, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    manifest = out / MANIFEST_NAME
+    records = _listed_and_whole(out / "frames", manifest)
+    assert len(records) == 32  # 2 epochs of 16 batches: every frame, the movie alone failed
+    assert lines[0].startswith(f"vizcallbacks: error: the movie '{out / 'movie.gif'}' failed at frame ")
+    assert lines[0].endswith(
+        f"training ran to the end; 32 frames kept in {out / 'frames'} (listed in {manifest}). To finish: free "
+        f"space, then `vizcallbacks stitch {manifest} {out / 'movie.gif'}`, `vizcallbacks view {out}`; or run "
+        "again with --overwrite.")
+    assert "Traceback" not in done.stderr and not (out / "movie.gif").exists()
+    # As the line says: once there is space, the movie is made from every kept frame.
+    assert main(["stitch", str(manifest), str(out / "movie.gif"), "--no-progress"]) == 0
+    assert inspect_movie(out / "movie.gif").frame_count == 32
+
+    debug = subprocess.run(argv[:4] + ["--debug"] + argv[4:] + ["--overwrite"], env=_ENV, capture_output=True,
+                           text=True, timeout=300)
+    assert debug.returncode == 1 and len(debug.stderr.strip().splitlines()) == 1  # a fault is no crash
+
+
+def test_the_command_line_says_in_one_line_where_the_frames_stopped(tmp_path):
+    # One frame a batch of one example: the manifest outgrows the limit (a frame does not),
+    # after the GIF has; the line leads with the frames, which stopped.
+    data, out = write_idx_set(tmp_path / "data"), tmp_path / "run"
+    done = subprocess.run([sys.executable, "-c", _CLI_ON_A_FULL_DISK, "36000", "train", "--data-dir", str(data),
+                           "--out", str(out), "--every", "1", "--batch-size", "1", "--epochs", "2", "--images", "0",
+                           "--format", "gif", "--quiet"], env=_ENV, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr  # the torn manifest line is the fault's, not said again
+    manifest = out / MANIFEST_NAME
+    kept = len(_listed_and_whole(out / "frames", manifest))
+    assert 0 < kept < 256
+    assert lines[0].startswith(f"vizcallbacks: error: writing frames to '{out / 'frames'}' failed at frame "
+                               f"{kept + 1} (epoch ")
+    assert f"(also failed: the movie '{out / 'movie.gif'}'); training ran to the end; {kept} frames kept" in lines[0]
+    assert main(["stitch", str(manifest), str(out / "movie.gif"), "--no-progress"]) == 0
+    assert inspect_movie(out / "movie.gif").frame_count == kept

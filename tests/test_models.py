@@ -73,9 +73,9 @@ def task():
 def test_the_notes_conv1d_text_model_shows_its_sentences_in_words(task, tmp_path):
     model = text_conv1d(vocabulary_size=len(task.vocabulary), length=task.x_train.shape[1], seed=0)
     recording = recording_renderer()
-    callback = PlotConvCallback(task.x_test, indices=[0, 1, 2], labels=task.y_test, class_names=task.class_names,
-                                vocabulary=task.vocabulary, frames_dir=tmp_path, every_n_batches=3,
-                                renderer_factory=recording)
+    callback = PlotConvCallback(task.x_test[:3], labels=task.y_test[:3], frames_dir=tmp_path, every_n_batches=3,
+                                style=FrameStyle(class_names=task.class_names, vocabulary=task.vocabulary))
+    callback.renderer_factory = recording
     model.fit(task.x_train, task.y_train, batch_size=8, verbose=0, callbacks=[callback])
     check_frames(recording, 4)  # batches 0, 3, 6 and the end, 7
     renderer = recording.made[0]
@@ -94,8 +94,9 @@ def test_the_notes_time_series_model_shows_windows_and_the_mean_absolute_error(t
     data = series_data()
     model = series_lstm(seed=0)
     recording = recording_renderer()
-    callback = PlotConvCallback(data.x_valid, indices=[0, 100, 200], labels=data.y_valid, frames_dir=tmp_path,
-                                every_n_batches=3, renderer_factory=recording)
+    callback = PlotConvCallback(data.x_valid[[0, 100, 200]], labels=data.y_valid[[0, 100, 200]],
+                                frames_dir=tmp_path, every_n_batches=3)
+    callback.renderer_factory = recording
     model.fit(data.x_train[:64], data.y_train[:64], batch_size=8, verbose=0, callbacks=[callback])
     check_frames(recording, 4)
     renderer = recording.made[0]
@@ -119,8 +120,8 @@ def test_a_regression_stamps_its_mae_whatever_the_metric_is_called(keras, tmp_pa
     x = np.random.default_rng(0).random((32, 6), dtype=np.float32)
     y = x.sum(axis=1)
     recording = recording_renderer()
-    callback = PlotConvCallback(x[:3], labels=y[:3], frames_dir=tmp_path, every_n_batches=2,
-                                renderer_factory=recording)
+    callback = PlotConvCallback(x[:3], labels=y[:3], frames_dir=tmp_path, every_n_batches=2)
+    callback.renderer_factory = recording
     model.fit(x, y, batch_size=8, verbose=0, callbacks=[callback])
     check_frames(recording, 3)  # batches 0, 2 and the end, 3
     assert recording.made[0].input.kind == "features"
@@ -140,8 +141,8 @@ def test_recurrent_text_models_gru_and_bidirectional_lstm(keras, task, tmp_path)
     ])
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     recording = recording_renderer()
-    callback = PlotConvCallback(task.x_test, indices=[0, 1], labels=task.y_test, frames_dir=tmp_path,
-                                every_n_batches=4, renderer_factory=recording)
+    callback = PlotConvCallback(task.x_test[:2], labels=task.y_test[:2], frames_dir=tmp_path, every_n_batches=4)
+    callback.renderer_factory = recording
     model.fit(task.x_train, task.y_train, batch_size=8, verbose=0, callbacks=[callback])
     check_frames(recording, 3)  # batches 0, 4 and the end, 7
     views = recording.made[0].views
@@ -167,8 +168,9 @@ def test_a_subclassed_model_without_input_is_built_by_fit_and_drawn(keras, task,
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     recording = recording_renderer()
-    callback = PlotConvCallback(task.x_test, indices=[0, 1, 2], labels=task.y_test, frames_dir=tmp_path,
-                                every_n_batches=5, renderer_factory=recording, vocabulary=task.vocabulary)
+    callback = PlotConvCallback(task.x_test[:3], labels=task.y_test[:3], frames_dir=tmp_path, every_n_batches=5,
+                                style=FrameStyle(vocabulary=task.vocabulary))
+    callback.renderer_factory = recording
     model.fit(task.x_train, task.y_train, batch_size=8, verbose=0, callbacks=[callback])
     check_frames(recording, 3)  # batches 0, 5 and the end, 7
     renderer = recording.made[0]
@@ -185,7 +187,8 @@ def test_a_keras_applications_network_is_drawn_by_stage_on_one_screen(keras, tmp
     x, y = rng.random((16, 32, 32, 3), dtype=np.float32), rng.integers(0, 4, 16)
     recording = recording_renderer()
     callback = PlotConvCallback(x[:2], labels=y[:2], frames_dir=tmp_path, every_n_batches=1,
-                                normalization="minmax", renderer_factory=recording)
+                                style=FrameStyle(normalization="minmax"))
+    callback.renderer_factory = recording
     model.fit(x, y, batch_size=8, verbose=0, callbacks=[callback])
     check_frames(recording, 2, flat_where_constant=True)  # batches 0 and 1 (the end)
     renderer = recording.made[0]
@@ -207,7 +210,8 @@ def test_steps_per_execution_frames_fall_at_the_first_hook_past_each_multiple(ke
     images, labels = (np.concatenate([array] * 7)[:512] for array in tiny_data)  # 64 batches of 8
     recording = recording_renderer()
     callback = PlotConvCallback(images[:2], labels=labels[:2], frames_dir=tmp_path, every_n_batches=20,
-                                batch_size=8, renderer_factory=recording)
+                                batch_size=8)
+    callback.renderer_factory = recording
     tiny_cnn.fit(images, labels, batch_size=8, verbose=0, shuffle=False, callbacks=[callback])
     check_frames(recording, 4)
     manifest = records(tmp_path)
@@ -254,7 +258,7 @@ def test_plot_conv_does_not_keep_a_model_alive(keras, tiny_data):
 ])
 def test_a_vocabulary_that_is_not_words_fails_in_init(tmp_path, vocabulary, message):
     with pytest.raises(TypeError, match=message):
-        PlotConvCallback(np.zeros((2, 5), np.int32), frames_dir=tmp_path, vocabulary=vocabulary)
+        PlotConvCallback(np.zeros((2, 5), np.int32), frames_dir=tmp_path, style=FrameStyle(vocabulary=vocabulary))
 
 
 def test_token_ids_stay_integers_and_fractions_are_refused(task):

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from vizcallbacks.pipeline import FramePipeline
+from vizcallbacks.pipeline import FrameFaultWarning, FramePipeline
 from vizcallbacks.sinks import Sink
 
 pytestmark = pytest.mark.once  # the same under every backend (see conftest.py)
@@ -48,42 +48,68 @@ def test_submit_waits_when_the_queue_is_full():
     assert [r for _, r in sink.frames] == [0, 1, 2]
 
 
-def test_a_render_error_reaches_the_caller_and_sinks_are_closed():
-    sink = ListSink()
+class Record:
+    def __init__(self, batch):
+        self.epoch, self.batch = 1, batch
 
+
+def _failing_render(at):
     def render(job):
-        if job[0] == 3:
+        if job[0] == at:
             raise ValueError("bad frame")
-        return job
+        return job[0], Record(job[1])
+    return render
 
-    pipeline = FramePipeline(render, [sink])
-    with pytest.raises(ValueError, match="bad frame"):  # the worker's own error, type kept
-        for i in range(100):
+
+def test_a_render_error_stops_the_frames_not_the_caller_and_is_raised_at_close_when_asked():
+    sink = ListSink()
+    pipeline = FramePipeline(_failing_render(3), [sink], on_error="raise")
+    for i in range(20):  # the caller goes on: nothing is raised while it trains
+        pipeline.submit((i, i))
+    with pytest.raises(ValueError, match="bad frame") as raised:  # the worker's own error, type kept
+        pipeline.close()
+    assert sink.closed and [r.batch for _, r in sink.frames] == [0, 1, 2]  # no gap: none drawn after it
+    assert "FramePipeline: drawing failed at frame 4: ValueError: bad frame" in " ".join(raised.value.__notes__)
+    assert not pipeline.drawing and len(pipeline.faults) == 1
+
+
+def test_a_render_error_is_warned_about_once_and_close_does_not_raise():
+    sink = ListSink()
+    pipeline = FramePipeline(_failing_render(1), [sink], owner="Test")
+    with pytest.warns(FrameFaultWarning) as caught:
+        for i in range(20):
             pipeline.submit((i, i))
-            time.sleep(0.005)
-    pipeline.close()
-    assert sink.closed and [r for _, r in sink.frames] == [0, 1, 2]
+            time.sleep(0.002)
+        pipeline.close()
+    assert [str(w.message) for w in caught] == [
+        "Test: drawing failed at frame 2: ValueError: bad frame. Training goes on; no more "
+        "frames are drawn. Kept: 1 frames in ListSink."]
+    assert [r.batch for _, r in sink.frames] == [0] and sink.closed
 
 
-def test_after_an_error_no_frame_is_drawn_so_the_sinks_hold_no_gap():
-    sink = ListSink()
+def test_a_failing_sink_stops_alone_and_the_others_get_every_frame():
+    class FullDisk(ListSink):
+        def send(self, frame, record):
+            if record.batch == 2:
+                raise OSError(28, "No space left on device")
+            super().send(frame, record)
 
-    def render(job):
-        if job[0] == 1:
-            raise ValueError("bad frame")
-        return job
+        def abort(self):
+            self.aborted = True
 
-    pipeline = FramePipeline(render, [sink])
-    pipeline.submit((0, 0))
-    pipeline.submit((1, 1))
-    deadline = time.monotonic() + 10
-    with pytest.raises(ValueError, match="bad frame"):
-        while time.monotonic() < deadline:
-            pipeline.submit((2, 2))  # raises once the worker has failed
-            time.sleep(0.01)
-    pipeline.submit((3, 3))  # a caller that goes on: taken, never drawn after the failed one
-    pipeline.close()
-    assert [r for _, r in sink.frames] == [0] and sink.closed
+    full, fine = FullDisk(), ListSink()
+    pipeline = FramePipeline(lambda job: (job[0], Record(job[1])), [full, fine], on_error="warn")
+    with pytest.warns(FrameFaultWarning, match=r"FullDisk failed at frame 3 \(epoch 1, batch 2\): OSError: "
+                                               r"\[Errno 28\] No space left on device\. Training goes on; it gets "
+                                               r"no more frames\. Kept: 2 frames in FullDisk \(it failed\); "
+                                               r"2 frames in ListSink\.") as caught:
+        for i in range(6):
+            pipeline.submit((i, i))
+        pipeline.close()
+    assert len(caught) == 1
+    assert [r.batch for _, r in full.frames] == [0, 1] and full.aborted and not full.closed
+    assert [r.batch for _, r in fine.frames] == list(range(6)) and fine.closed
+    assert pipeline.frames_sent == 6 and pipeline.drawing
 
 
 def test_errors_of_several_sinks_at_close_are_all_said():
@@ -95,11 +121,14 @@ def test_errors_of_several_sinks_at_close_are_all_said():
         def finish(self):
             raise OSError(self.message)
 
-    pipeline = FramePipeline(lambda job: job, [FailingFinish("disk full"), FailingFinish("pipe broken")])
+    pipeline = FramePipeline(lambda job: job, [FailingFinish("disk full"), FailingFinish("pipe broken")],
+                             on_error="raise")
     pipeline.submit((0, 0))
     with pytest.raises(OSError, match="disk full") as raised:
         pipeline.close()
-    assert any("pipe broken" in note for note in getattr(raised.value, "__notes__", ["pipe broken"]))
+    assert any("pipe broken" in note for note in raised.value.__notes__)
+    with pytest.raises(ValueError, match=r"on_error must be one of 'warn', 'raise'.*Received: on_error='stop'"):
+        FramePipeline(lambda job: job, [], on_error="stop")
 
 
 def test_close_after_an_interrupt_finishes_queued_frames_and_closes():

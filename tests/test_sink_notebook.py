@@ -22,7 +22,7 @@ KERNEL_NAME = "vizcallbacks-test"
 NOTEBOOK_INSTALL = "pip install nbclient nbformat ipykernel"
 
 # The cell: the network and data of tests/conftest.py, a frame every batch (far more than
-# 4 a second), shown live by the callback (live=True: a NotebookSink fed from the pipeline's
+# 4 a second), shown live by the callback (sinks=[NotebookSink()], fed from the pipeline's
 # background thread).
 CELL = """\
 import json, sys, time
@@ -30,6 +30,7 @@ import numpy as np
 import keras
 import vizcallbacks
 from vizcallbacks import PlotConvCallback
+from vizcallbacks.sinks import NotebookSink
 
 keras.utils.set_random_seed(1)
 rng = np.random.default_rng(0)
@@ -47,8 +48,8 @@ model = keras.Sequential([
 ])
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
-viz = PlotConvCallback(images, indices=[0, 1], labels=labels, frames_dir={frames_dir!r},
-                       every_n_batches=1, live=True)
+viz = PlotConvCallback(images[:2], labels=labels[:2], frames_dir={frames_dir!r},
+                       every_n_batches=1, sinks=[NotebookSink()])
 started = time.monotonic()
 model.fit(images, labels, batch_size=8, epochs={epochs}, verbose=0, callbacks=[viz], shuffle=False)
 print(json.dumps({{"python": sys.executable, "vizcallbacks": vizcallbacks.__file__,
@@ -152,15 +153,15 @@ def test_outside_a_notebook_it_warns_once_and_shows_nothing():
 def test_callback_live_outside_a_notebook_trains_and_says_so_once(tiny_cnn, tiny_data, tmp_path):
     need("IPython", NOTEBOOK_INSTALL)
     images, labels = tiny_data
-    callback = PlotConvCallback(images, indices=[0, 1], labels=labels, frames_dir=tmp_path, every_n_batches=4,
-                                live=True)
+    callback = PlotConvCallback(images[:2], labels=labels[:2], frames_dir=tmp_path, every_n_batches=4,
+                                sinks=[NotebookSink()])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for epoch in range(2):  # two fits, as a notebook's cell run twice would
             tiny_cnn.fit(images, labels, batch_size=16, epochs=epoch + 1, initial_epoch=epoch, verbose=0,
                          callbacks=[callback])
     said = [str(warning.message) for warning in caught if "no Jupyter kernel" in str(warning.message)]
-    assert len(said) == 1 and "live=True" in said[0]
+    assert len(said) == 1 and said[0].startswith("NotebookSink: no Jupyter kernel")
     assert len((tmp_path / "frames.jsonl").read_text().splitlines()) == 2 * 2  # batches 0 and 4 (the last) of each
 
 

@@ -19,24 +19,22 @@ import os
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from .capture.activations import PendingActivations, check_layer_choice
-from .checks import (check_bool, check_choice, check_cmap, check_fps, check_int_in_range, check_path,
-                     check_positive_int, check_writable_dir)
+from .capture.activations import PendingActivations
+from .checks import check_bool, check_fps, check_path, check_positive_int, check_writable_dir
 from .capture.distribute import is_chief
 from .figures import figures_from_logs
 from .framefiles import FrameRecord, read_png
-from .pipeline import FramePipeline
+from .pipeline import FramePipeline, check_on_error
 from .plotter import ConvPlotter
-from .render.style import FrameStyle
-from .render import (CELL_PX_RANGE, NORMALIZATIONS, GridRenderer, Stamp, check_channels, check_vocabulary,
-                     prepare_images)
+from .render.style import STYLE_FIELDS, FrameStyle, check_style
+from .render import GridRenderer, Stamp, prepare_images
 from .sinks import FramesFolder, ManifestSink, MovieSink, NotebookSink, PngSink, Sink, TensorBoardSink
 from .sinks.tensorboard import check_tensorboard_dir
 from .capture.schedule import FrameSchedule, LogBook
@@ -81,14 +79,16 @@ class PlotConvCallback(keras.callbacks.Callback):
     the batch index within the epoch, zero-padded so that names sort in time order),
     each with one line in the manifest (in `frames_dir`, or at `manifest_path`).
     With `movie_path` (one path or several, `.gif`/`.mp4`/`.webm`), frames are also
-    streamed into movies as they are made; `keep_frames=False` then skips the PNGs and
-    the manifest.
+    streamed into movies as they are made. Every other output is a sink in `sinks`, the
+    way `fit` takes a list of callbacks: a movie at its own frame rate, TensorBoard, the
+    notebook cell, or one of your own (`vizcallbacks.sinks.Sink`).
 
-    >>> callback = PlotConvCallback(x_test, indices=[0, 23, 28], labels=y_test,
-    ...                             class_names=names, frames_dir="output/frames",
-    ...                             every_n_batches=50, batch_size=64)
+    >>> callback = PlotConvCallback(x_test[:3], labels=y_test[:3], frames_dir="output/frames",
+    ...                             movie_path="output/movie.mp4", batch_size=64)
     >>> with callback:          # finishes the movie even if fit raises
     ...     model.fit(x_train, y_train, batch_size=64, callbacks=[callback])
+    >>> PlotConvCallback(x_test[:3], style=FrameStyle(channels=(0, 3), cmap="viridis"),
+    ...                  sinks=[MovieSink("run.gif", fps=12), TensorBoardSink("logs/run1"), NotebookSink()])
 
     Nothing is lost: existing frames and movies are refused unless `overwrite=True`;
     a resumed `fit(..., initial_epoch=k)` appends frames and manifest lines after those
@@ -96,102 +96,84 @@ class PlotConvCallback(keras.callbacks.Callback):
     Every argument that can be checked without the model is checked here; the rest
     (layers, channels, whether the images fit) when training begins, before the first batch.
 
+    A frame is never the reason training dies: an error while drawing or writing one (a
+    full disk, a write refused, a movie encoder that died) stops that output, or all
+    frames when nothing can be written, and training goes on (see `on_error`; the faults
+    of the last fit are in `faults`).
+
+    Three attributes are for tests and tools, set after construction: `background`
+    (False draws and writes in the training thread), `clock` (seconds, for the manifest's
+    `time_s` and `wall_time`) and `renderer_factory` (called as `GridRenderer` is).
+
     Args:
         images: the inputs to show, in the form the model takes (already scaled):
-            images, windows of a series, or token ids.
-        frames_dir: the folder of the PNG frames (and of the manifest, by default).
-        every_n_batches: a frame every this many batches of each epoch, from batch 0.
-        indices: which of `images` to show; default all of them.
+            images, windows of a series, or token ids. Show a few: `x_test[[0, 23, 28]]`.
         labels: the truth per input of `images`: class (index or one-hot), 0/1 for
             one sigmoid unit, or the target value of a regression.
-        class_names: names of the classes, for the labels and predictions.
-        layers: names or indices of the layers to show, or "all"; default every layer
-            that can be drawn (feature maps, sequences, vectors), and for a deep model the
-            last layer of each stage and the output, at most 12.
-        channels: feature-map channels shown for the first image; default
-            (1, 5, 10, 20), clipped to what each layer has.
-        channels_per_image: rows per image: one count for all, or one per image;
-            default every channel for the first image and one for the others.
-        normalization: "stable", "minmax" or "standardize" (see `GridRenderer`).
-        cmap: a matplotlib colormap name.
-        cell_px: the side of one grid cell in pixels, 8..512.
+        frames_dir: the folder of the PNG frames (and of the manifest, by default); None
+            writes no PNGs and no manifest (then give `movie_path` or `sinks`).
+        every_n_batches: a frame every this many batches of each epoch, from batch 0.
+        style: how a frame looks, a `vizcallbacks.FrameStyle` (layers, channels, colours,
+            cell size, class names, vocabulary); None for the default.
+        movie_path: a movie to stream the frames into (`.gif`, `.mp4`, `.webm`), a list
+            of them, or None; at 10 frames per second (`MovieSink` sets another).
+        sinks: more outputs, `vizcallbacks.sinks.Sink` instances (`MovieSink`,
+            `TensorBoardSink`, `NotebookSink`, your own), sent every frame after the PNGs,
+            the manifest and `movie_path`; opened and finished with every fit.
         batch_size: the training batch size, so that the manifest counts the
             examples seen; None leaves `examples_seen` null.
-        manifest_path: where the manifest goes; default `framefiles.MANIFEST_NAME` in `frames_dir`.
-        movie_path: a movie to stream the frames into (`.gif`, `.mp4`, `.webm`), a list
-            of them, or None.
-        fps: the movies' frames per second.
-        keep_frames: write the PNG frames and the manifest; False needs `movie_path`,
-            `tensorboard_dir`, `live` or `sinks`.
         overwrite: replace frames, manifest lines and movies that are there already.
-        background: draw and write frames in a worker thread (True) or in the training
-            thread.
-        clock: returns the time in seconds, for the manifest's `time_s` and `wall_time`.
-        renderer_factory: called as `GridRenderer` is, to make the renderer.
-        sinks: more `vizcallbacks.sinks.Sink` instances, sent every frame after the
-            callback's own (PNGs, manifest, movies); opened and finished with every fit.
-        live: show the latest frame in the notebook cell that runs `fit`, updated in place
-            at most 4 times a second (`sinks.NotebookSink`); outside a Jupyter kernel it
-            shows nothing and says so once.
-        tensorboard_dir: a folder for TensorBoard's event files: each frame as an image
-            and its accuracy and loss as scalars, at the global step
-            (`sinks.TensorBoardSink`; needs tensorboardX); None for none.
-        vocabulary: for a model that takes token ids, the words to show them as: a list
-            (index = id), or a mapping from id to word or from word to id; without it
-            the ids are shown.
+        on_error: "warn" (default): a fault in drawing or writing frames is warned about
+            once and training goes on; "raise": the same, and the error is raised when
+            training ends.
+        manifest_path: where the manifest goes; default `framefiles.MANIFEST_NAME` in
+            `frames_dir` (`vizcallbacks train` puts it beside the frames' folder).
+        **legacy: the spellings of the release before, kept for this one only, with a
+            DeprecationWarning naming the new one: `indices`, `fps`, `keep_frames`, `live`,
+            `tensorboard_dir`, the drawing options one by one (`layers`, `channels`,
+            `cmap`, ...), `background`, `clock`, `renderer_factory`.
 
     Raises:
         TypeError, ValueError: an argument is not valid; the message says what is.
         FileExistsError: a movie is at `movie_path` and `overwrite` is False.
     """
 
-    def __init__(self, images, *, frames_dir, every_n_batches: int = 50,
-                 indices: Sequence[int] | None = None, labels=None,
-                 class_names: Sequence[str] | None = None,
-                 layers: Sequence[str | int] | None = None,
-                 channels: Sequence[int] | None = None,
-                 channels_per_image: int | Sequence[int] | None = None,
-                 normalization: str = "stable", cmap: str = "inferno", cell_px: int = 56,
-                 batch_size: int | None = None, manifest_path=None,
-                 movie_path=None, fps: float = 10, keep_frames: bool = True,
-                 overwrite: bool = False, background: bool = True,
-                 clock: Callable[[], float] = time.time,
-                 renderer_factory: Callable[..., GridRenderer] = GridRenderer,
-                 sinks: Sequence[Sink] | None = None, live: bool = False, tensorboard_dir=None,
-                 vocabulary: Sequence[str] | Mapping | None = None):
+    #: Draw and write frames in a worker thread (True) or in the training thread.
+    background: bool = True
+    #: Returns the time in seconds, for the manifest's `time_s` and `wall_time`.
+    clock: Callable[[], float] = staticmethod(time.time)
+    #: Called as `GridRenderer` is, to make the renderer.
+    renderer_factory: Callable[..., GridRenderer] = GridRenderer
+
+    def __init__(self, images, *, labels=None, frames_dir=None, every_n_batches: int = 50,
+                 style: FrameStyle | None = None, movie_path=None, sinks: Sequence[Sink] = (),
+                 batch_size: int | None = None, overwrite: bool = False, on_error: str = "warn",
+                 manifest_path=None, **legacy):
         super().__init__()
+        legacy = _Legacy.read(legacy, style=style)
         self.every_n_batches = check_positive_int(every_n_batches, "every_n_batches")
         self.batch_size = None if batch_size is None else check_positive_int(batch_size, "batch_size")
-        self.images, self.labels = _select_images(images, indices, labels)
+        self.images, self.labels = _select_images(images, legacy.indices, labels)
         prepare_images(self.images, None)  # dtype and emptiness, before any model is known
-        self.normalization = check_choice(normalization, "normalization", NORMALIZATIONS)
-        self.cmap = check_cmap(cmap)
-        self.frames_dir = check_path(frames_dir, "frames_dir")
-        self.manifest_path = None if manifest_path is None else check_path(manifest_path, "manifest_path")
-        self.class_names = class_names
-        self.layers = check_layer_choice(layers)
-        check_channels(channels)
-        self.channels = channels
-        self.channels_per_image = channels_per_image
-        self.cell_px = check_int_in_range(cell_px, "cell_px", *CELL_PX_RANGE)
-        self.fps = check_fps(fps)
+        self.style = legacy.style if legacy.style is not None else check_style(style)
+        if legacy.keep_frames is False:
+            frames_dir = manifest_path = None
+        self.frames_dir = None if frames_dir is None else check_path(frames_dir, "frames_dir")
+        self.manifest_path = _check_manifest_path(manifest_path, self.frames_dir)
         # A string "False" from a config file must not count as True: overwrite deletes.
         self.overwrite = check_bool(overwrite, "overwrite")
+        self.on_error = check_on_error(on_error)
         self.movie_paths = _movie_paths(movie_path, overwrite=self.overwrite)
-        self.keep_frames = check_bool(keep_frames, "keep_frames")
-        self.background = check_bool(background, "background")
-        self.clock = clock
-        self.renderer_factory = renderer_factory
-        self.extra_sinks = _check_sinks(sinks)
-        self.live = check_bool(live, "live")
-        self.tensorboard_dir = check_tensorboard_dir(tensorboard_dir)
-        check_vocabulary(vocabulary)
-        self.vocabulary = vocabulary
-        if not keep_frames and not (self.movie_paths or self.extra_sinks or self.live or self.tensorboard_dir):
-            raise ValueError("keep_frames=False needs movie_path (or tensorboard_dir, live=True, or sinks): "
-                             "otherwise the frames would go nowhere.")
-        self._movie_sinks: list[MovieSink] = []
-        self._live_fits = 0  # fits opened with live=True: only the first says it is not in a notebook
+        self.sinks = legacy.sinks + check_sinks(sinks)
+        self._tensorboard_dir = legacy.tensorboard_dir
+        own = [MovieSink(path, fps=legacy.fps) for path in self.movie_paths]
+        self._movie_sinks = own + [sink for sink in self.sinks if isinstance(sink, MovieSink)]
+        self._own_movie_sinks = own
+        _check_listed_movies(self._movie_sinks, overwrite=self.overwrite)
+        legacy.set_attributes(self)
+        if self.frames_dir is None and not (self.movie_paths or self.sinks or self._tensorboard_dir):
+            raise ValueError("PlotConvCallback: frames_dir=None and no movie_path or sinks: the frames would go "
+                             "nowhere. Give frames_dir (PNG frames and their manifest), movie_path, or sinks=[...].")
         self._movies_made: set[Path] = set()
         self._pipeline: FramePipeline | None = None
         self._finalizer = None
@@ -211,8 +193,14 @@ class PlotConvCallback(keras.callbacks.Callback):
 
     @property
     def frames_written(self) -> int:
-        """Frames rendered and sent to every sink so far."""
+        """Frames rendered and sent to the sinks so far."""
         return 0 if self._pipeline is None else self._pipeline.frames_sent
+
+    @property
+    def faults(self) -> tuple:
+        """The faults of the last fit (`vizcallbacks.pipeline.Fault`: what failed, the
+        error, what was kept), in order; empty when every frame was drawn and written."""
+        return () if self._pipeline is None else tuple(self._pipeline.faults)
 
     def close(self) -> None:
         """Write every pending frame and finish the sinks (manifest, movies). Called by
@@ -309,19 +297,17 @@ class PlotConvCallback(keras.callbacks.Callback):
     def _prepare(self, model):
         """Everything that needs the model, once per fit: the plotter (probe and renderer),
         and the folders checked, so that a mistake is reported before the first batch."""
-        style = FrameStyle(layers=self.layers, channels=self.channels, channels_per_image=self.channels_per_image,
-                           normalization=self.normalization, cmap=self.cmap, cell_px=self.cell_px,
-                           class_names=self.class_names, vocabulary=self.vocabulary)
-        self._plotter = ConvPlotter(model, self.images, labels=self.labels, style=style,
+        self._plotter = ConvPlotter(model, self.images, labels=self.labels, style=self.style,
                                     renderer_factory=self.renderer_factory)
-        self._folder = FramesFolder(self.frames_dir, manifest_path=self.manifest_path,
-                                    overwrite=self.overwrite) if self.keep_frames else None
+        self._folder = None if self.frames_dir is None else FramesFolder(
+            self.frames_dir, manifest_path=self.manifest_path, overwrite=self.overwrite)
         if self._folder is not None:
             self._folder.check(resume=True)  # folders usable: fail now, not at the first frame
-        for path in self.movie_paths:
-            check_writable_dir(path.parent, "movie_path")
-        if self.tensorboard_dir is not None:
-            check_writable_dir(self.tensorboard_dir, "tensorboard_dir")
+        for sink in self._movie_sinks:
+            check_writable_dir(sink.path.parent, "movie_path")
+            sink.palette = self._plotter.palette  # every frame's colours: a GIF reproduces them exactly
+        if self._tensorboard_dir is not None:
+            check_writable_dir(self._tensorboard_dir, "tensorboard_dir")
         steps = self.params.get("steps")
         self._steps_per_epoch = steps
         self._digits = _name_digits(epochs=self.params.get("epochs") or 1, steps=steps)
@@ -339,46 +325,37 @@ class PlotConvCallback(keras.callbacks.Callback):
         then open the sinks. A resumed run's movies start with the frames already kept."""
         resume = first_epoch > 0
         self._movies_made |= {movie.path for movie in self.movies}
-        for path in self.movie_paths:
-            self._check_movie_replaceable(path, resume=resume)
+        for sink in self._movie_sinks:
+            self._check_movie_replaceable(sink.path, resume=resume)
         sinks, earlier = [], []
         if self._folder is not None:
             if resume:
                 self._check_earlier_frame_size()
             self._folder.prepare(resume=resume, first_epoch=first_epoch)
             earlier = self._folder.listed_frames() if resume else []
-            sinks += [PngSink(self._folder.frames_dir, digits=self._digits, overwrite=self.overwrite),
-                      ManifestSink(self._folder.manifest_path, frames_dir=self._folder.frames_dir,
-                                   digits=self._digits)]
-        self._movie_sinks = [MovieSink(self._movie_writer(path)) for path in self.movie_paths]
-        sinks += [*self._movie_sinks, *self._view_sinks(), *self.extra_sinks]
+            sinks.append(_FolderSink(self._folder, digits=self._digits, overwrite=self.overwrite))
+        sinks += self._own_movie_sinks
+        if self._tensorboard_dir is not None:  # the spelling before TensorBoardSink in sinks
+            # Resumed: hide what an earlier run logged from this run's first step on.
+            sinks.append(TensorBoardSink(self._tensorboard_dir, resumed=self._epoch_first_step > 0))
+        sinks += self.sinks
         # The pipeline holds no reference to the callback, whose finalizer must be free
         # to run when a user drops it after fit raised.
         draw = _FrameDrawer(self._plotter, self._logs, batch_size=self.batch_size)
-        self._pipeline = FramePipeline(draw, sinks, earlier=earlier, background=self.background)
+        self._pipeline = FramePipeline(draw, sinks, earlier=earlier, background=self.background,
+                                       on_error=self.on_error, owner="PlotConvCallback")
         self._finalizer = weakref.finalize(self, self._pipeline.close)
         self._opened = True
-
-    def _view_sinks(self) -> list[Sink]:
-        """The sinks people watch training in: TensorBoard's log, the notebook cell."""
-        sinks: list[Sink] = []
-        if self.tensorboard_dir is not None:
-            # Resumed: hide what an earlier run logged from this run's first step on.
-            sinks.append(TensorBoardSink(self.tensorboard_dir, resumed=self._epoch_first_step > 0))
-        if self.live:
-            sinks.append(NotebookSink(quiet=self._live_fits > 0))
-            self._live_fits += 1
-        return sinks
 
     def _check_movie_replaceable(self, path: Path, *, resume: bool) -> None:
         """A movie is replaced only with overwrite=True, or by the resumed run of this
         callback, whose new movie holds every earlier frame again (kept as PNGs)."""
         if not path.exists() or self.overwrite:
             return
-        if resume and self.keep_frames and path in self._movies_made:
+        if resume and self.frames_dir is not None and path in self._movies_made:
             return
         why = (" A resumed run can only add to a movie it remakes from the kept frames "
-               "(keep_frames=True)." if resume and path in self._movies_made else "")
+               "(frames_dir)." if resume and path in self._movies_made else "")
         raise FileExistsError(
             f"movie_path {str(path)!r} already exists. It is kept: pass overwrite=True "
             f"(--overwrite) to replace it, or choose another movie_path.{why}"
@@ -403,22 +380,13 @@ class PlotConvCallback(keras.callbacks.Callback):
                 "Resume with the same ones, or choose another frames_dir."
             )
 
-    def _movie_writer(self, path: Path):
-        from .movie import writer_for
-
-        # Replacing was decided in _check_movie_replaceable; the file is swapped in
-        # atomically once the movie is finished.
-        writer = writer_for(path, fps=self.fps, overwrite=True)
-        if getattr(writer, "palette", False) is None:
-            # Every frame is drawn from the renderer's palette (224 colours): the GIF
-            # reproduces frames exactly.
-            writer.palette = self._plotter.palette
-        return writer
-
     def _capture(self, batch: int, *, due_batch: int | None, final: bool = False,
                  step: int | None = None):
         """In the training thread: start the forward pass, note when, hand it on."""
         step = self._epoch_first_step + batch + 1 if step is None else step
+        if not self._pipeline.drawing:  # a fault stopped every frame: no forward pass
+            self._pipeline.poll()
+            return
         now = self.clock()
         self._pipeline.submit(_Capture(
             pending=self._plotter.dispatch(), epoch=self._epoch, batch=batch, due_batch=due_batch,
@@ -458,9 +426,48 @@ class _Capture:
     wall_time: float
     final: bool
 
+    @property
+    def position(self) -> str:
+        """Where training stood, as the frame's record says it (epoch from 1)."""
+        return f"epoch {self.epoch + 1}, batch {self.batch}"
 
-def _check_sinks(sinks) -> tuple[Sink, ...]:
-    """`sinks` as a tuple of `Sink` instances (empty for None)."""
+
+class _FolderSink(Sink):
+    """The frames folder as one destination: each frame's PNG, then its manifest line, so
+    that a line is written only once its frame is whole, and a fault stops both."""
+
+    def __init__(self, folder: FramesFolder, *, digits: tuple[int, int], overwrite: bool):
+        self.frames_dir, self.manifest_path = folder.frames_dir, folder.manifest_path
+        self.png = PngSink(folder.frames_dir, digits=digits, overwrite=overwrite)
+        self.manifest = ManifestSink(folder.manifest_path, frames_dir=folder.frames_dir, digits=digits)
+
+    def open(self, *, earlier=()) -> None:
+        self.png.open(earlier=earlier)
+        self.manifest.open(earlier=earlier)
+
+    def send(self, frame: np.ndarray, record: FrameRecord) -> None:
+        self.png.send(frame, record)
+        self.manifest.send(frame, record)
+
+    def finish(self) -> None:
+        self.manifest.finish()
+
+    def describe(self) -> str:
+        return f"writing frames to '{self.frames_dir}'"
+
+    def describe_kept(self, frames: int, *, failed: bool) -> str:
+        return f"{frames} whole frames in '{self.frames_dir}', listed in '{self.manifest_path}'"
+
+
+def check_sinks(sinks) -> tuple[Sink, ...]:
+    """`sinks` as a tuple of `Sink` instances (empty for None).
+
+    Args:
+        sinks: what the caller received: None, one `Sink`, or a list of them.
+
+    Raises:
+        TypeError: anything else; the message says what is valid.
+    """
     if sinks is None:
         return ()
     items = [sinks] if isinstance(sinks, Sink) else sinks
@@ -474,6 +481,96 @@ def _check_sinks(sinks) -> tuple[Sink, ...]:
             f"send). Received: sinks={sinks!r}."
         )
     return items
+
+
+# The keywords of the release before, each with the spelling that replaces it.
+_LEGACY = {
+    "indices": "images=images[indices], labels=labels[indices]",
+    "fps": "sinks=[MovieSink(path, fps=...)]",
+    "keep_frames": "frames_dir=None",
+    "live": "sinks=[NotebookSink()]",
+    "tensorboard_dir": "sinks=[TensorBoardSink(log_dir)]",
+    "background": "callback.background = ... after construction",
+    "clock": "callback.clock = ... after construction",
+    "renderer_factory": "callback.renderer_factory = ... after construction",
+}
+_ARGUMENTS = ("images", "labels", "frames_dir", "every_n_batches", "style", "movie_path", "sinks", "batch_size",
+              "overwrite", "on_error", "manifest_path")
+_ATTRIBUTES = ("background", "clock", "renderer_factory")
+
+
+@dataclass
+class _Legacy:
+    """What the keywords of the release before ask for, read once, with one DeprecationWarning."""
+
+    indices: Sequence[int] | None = None
+    style: FrameStyle | None = None
+    fps: float = 10
+    keep_frames: bool = True
+    tensorboard_dir: Path | None = None
+    sinks: tuple[Sink, ...] = ()
+    attributes: dict | None = None
+
+    @classmethod
+    def read(cls, legacy: dict, *, style) -> _Legacy:
+        """`legacy` checked: a TypeError for a keyword that was never valid or a drawing
+        option given twice; one DeprecationWarning naming the new spellings."""
+        unknown = sorted(set(legacy) - set(_LEGACY) - set(STYLE_FIELDS))
+        if unknown:
+            raise TypeError(f"PlotConvCallback got unexpected keyword arguments {', '.join(unknown)}. Valid: "
+                            f"{', '.join(_ARGUMENTS)}; the drawing options go in "
+                            f"style=FrameStyle({', '.join(STYLE_FIELDS)}).")
+        drawing = {name: value for name, value in legacy.items() if name in STYLE_FIELDS}
+        if drawing and style is not None:
+            raise TypeError(f"PlotConvCallback: give the drawing options in style= only; received style= and "
+                            f"{', '.join(sorted(drawing))}=.")
+        if not legacy:
+            return cls()
+        new = [f"style=FrameStyle({', '.join(f'{name}=...' for name in drawing)})"] if drawing else []
+        new += [_LEGACY[name] for name in legacy if name in _LEGACY]
+        warnings.warn(f"PlotConvCallback({', '.join(f'{name}=...' for name in legacy)}): these keywords will be "
+                      f"removed in the next release; write {'; '.join(new)}.", DeprecationWarning, stacklevel=3)
+        return cls._from(legacy, drawing)
+
+    @classmethod
+    def _from(cls, legacy: dict, drawing: dict) -> _Legacy:
+        live = check_bool(legacy.get("live", False), "live")
+        return cls(indices=legacy.get("indices"), style=FrameStyle(**drawing) if drawing else None,
+                   fps=check_fps(legacy.get("fps", 10)),
+                   keep_frames=check_bool(legacy.get("keep_frames", True), "keep_frames"),
+                   tensorboard_dir=check_tensorboard_dir(legacy.get("tensorboard_dir")),
+                   sinks=(NotebookSink(),) if live else (),
+                   attributes={name: legacy[name] for name in _ATTRIBUTES if name in legacy})
+
+    def set_attributes(self, callback: PlotConvCallback) -> None:
+        """`background`, `clock` and `renderer_factory` given as keywords, set as attributes."""
+        for name, value in (self.attributes or {}).items():
+            setattr(callback, name, check_bool(value, name) if name == "background" else value)
+
+
+def _check_manifest_path(manifest_path, frames_dir: Path | None) -> Path | None:
+    if manifest_path is None:
+        return None
+    if frames_dir is None:
+        raise ValueError("manifest_path lists the PNG frames of frames_dir, which is None: give frames_dir too, "
+                         f"or leave manifest_path out. Received: manifest_path={str(manifest_path)!r}.")
+    return check_path(manifest_path, "manifest_path")
+
+
+def _check_listed_movies(movie_sinks: Sequence[MovieSink], *, overwrite: bool) -> None:
+    """Each movie once, and none that would replace a file unless `overwrite`."""
+    from .movie import check_movie_path
+
+    paths = [sink.path for sink in movie_sinks]
+    duplicates = sorted({str(p) for p in paths if paths.count(p) > 1})
+    if duplicates:
+        raise ValueError(f"movie_path and sinks name the same movie twice: {duplicates}. Give each movie its "
+                         "own path.")
+    for path in paths:
+        try:
+            check_movie_path(path, overwrite=overwrite)
+        except (TypeError, ValueError, OSError) as error:
+            raise type(error)(f"movie_path: {error}") from None
 
 
 class StopAfterSteps(keras.callbacks.Callback):

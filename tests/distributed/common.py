@@ -175,10 +175,11 @@ class TimedCallback(PlotConvCallback):
 def make_callback(out_dir, *, movie=True):
     """The real callback writing PNG frames, the manifest and (with `movie`) a GIF under
     `out_dir`, recording its activations (`callback.renderer_factory.drawn`)."""
-    return TimedCallback(
+    callback = TimedCallback(
         probe_images(), frames_dir=os.path.join(out_dir, "frames"), every_n_batches=EVERY,
-        batch_size=BATCH, movie_path=os.path.join(out_dir, "movie.gif") if movie else None,
-        renderer_factory=recording_renderer())
+        batch_size=BATCH, movie_path=os.path.join(out_dir, "movie.gif") if movie else None)
+    callback.renderer_factory = recording_renderer()
+    return callback
 
 
 def out_dir():

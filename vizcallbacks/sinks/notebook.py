@@ -49,8 +49,8 @@ class NotebookSink(Sink):
         max_updates_per_s: Most updates of the shown frame per second, a number > 0.
             Default: 4.
         clock: Seconds, monotonic. Default: `time.monotonic`.
-        quiet: Outside a kernel, show nothing without saying so (the callback's live view
-            says it once, at its first fit, not at every fit).
+        quiet: Outside a kernel, show nothing without saying so. Either way a sink says
+            it once, at its first fit, not at every fit.
 
     Example:
 
@@ -87,7 +87,7 @@ class NotebookSink(Sink):
         if not self._live and not self.quiet and not self._warned:
             self._warned = True
             warnings.warn(
-                "NotebookSink (live=True): no Jupyter kernel is running here (IPython.get_ipython() finds none), "
+                "NotebookSink: no Jupyter kernel is running here (IPython.get_ipython() finds none), "
                 "so frames are not shown live; the other sinks still get them. Run the training in a "
                 "notebook cell (Jupyter, JupyterLab, VS Code, Colab) to watch it, or leave the live "
                 "view off.", stacklevel=2)

@@ -19,6 +19,9 @@ from . import view as view_command
 __all__ = ["main", "UsageError"]
 
 EXIT_USAGE = 2
+EXIT_FAILED = 1
+# Set (to anything but "" or "0") for the whole traceback of an error, as --debug does.
+DEBUG_ENV = "VIZCALLBACKS_DEBUG"
 
 COMMANDS = {"train": train_command, "stitch": stitch_command, "compare": compare_command,
             "lr-find": lr_find_command, "view": view_command}
@@ -84,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         The parser; each subcommand sets `run`, the function that carries it out.
     """
     parser = _Parser(prog="vizcallbacks", description="Turn Keras training into movies of layer activations.")
+    parser.add_argument("--debug", action="store_true",
+                        help=f"on an error, show the whole traceback (anywhere on the line; also {DEBUG_ENV}=1)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     for name, module in COMMANDS.items():
@@ -100,25 +105,42 @@ def main(argv: list[str] | None = None) -> int:
         argv: the arguments after the program's name; default `sys.argv[1:]`.
 
     Returns:
-        The exit status: 0, 2 for a mistake, 130 when interrupted.
+        The exit status: 0; 1 for a failure (a full disk: one line says what was kept and how
+        to finish; `--debug` or VIZCALLBACKS_DEBUG=1 shows the traceback); 2 for a mistake;
+        130 when interrupted.
     """
     # TensorFlow's C++ start-up chatter is noise here; users can still set it themselves.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    argv = [arg for arg in argv if arg != "--debug"]
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
-            parser = build_parser()
-            args, extras = parser.parse_known_args(argv)
-            if extras:
-                raise UsageError(_unrecognized(parser, args, extras))
-            return args.run(args) or 0
+            return _run(argv)
         except UsageError as error:
             print(error, file=sys.stderr)
             return EXIT_USAGE
         except (ValueError, TypeError, FileExistsError, FileNotFoundError, NotADirectoryError,
                 IsADirectoryError, PermissionError) as error:
+            if debug:
+                raise
             print(f"vizcallbacks: error: {_one_line(error)}", file=sys.stderr)
             return EXIT_USAGE
         except KeyboardInterrupt:
             print("vizcallbacks: interrupted; frames written so far are kept.", file=sys.stderr)
             return 130
+        except Exception as error:
+            if debug:
+                raise
+            print(f"vizcallbacks: error: {type(error).__name__}: {_one_line(error)} (the traceback: --debug "
+                  f"or {DEBUG_ENV}=1)", file=sys.stderr)
+            return EXIT_FAILED
+
+
+def _run(argv: list[str]) -> int:
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        raise UsageError(_unrecognized(parser, args, extras))
+    return args.run(args) or 0

@@ -166,3 +166,35 @@ def vary(text: str) -> tuple[str, tuple]:
         return parse_vary(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def style_from_flags(args, **fixed):
+    """The `FrameStyle` the drawing flags a command has ask for (`--layers`, `--channels`
+    or `--channel`, `--cmap`, `--cell-px`, `--normalization`); flags a command lacks, or
+    leaves unset, keep the style's defaults. The one way each command turns flags into a style.
+
+    >>> style_from_flags(args, channels_per_image=1)
+
+    Args:
+        args: the parsed flags.
+        **fixed: fields the command sets itself, whatever the flags.
+
+    Returns:
+        The checked `FrameStyle`.
+
+    Raises:
+        TypeError, ValueError: a field is not valid (the message names it).
+    """
+    from ...render.style import FrameStyle
+
+    fields = {}
+    if getattr(args, "layers", None) is not None:
+        fields["layers"] = tuple(args.layers)
+    if getattr(args, "channels", None) is not None:
+        fields["channels"] = tuple(args.channels)
+    elif getattr(args, "channel", None) is not None:
+        fields["channels"] = (args.channel,)
+    for name in ("cmap", "cell_px", "normalization"):
+        if getattr(args, name, None) is not None:
+            fields[name] = getattr(args, name)
+    return FrameStyle(**{**fields, **fixed})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from . import arguments
 
@@ -107,23 +108,45 @@ def import_keras_quietly() -> None:
 def run(args) -> int:
     """Train as the flags say; print where the frames and movies are, and the accuracy
     on the test set (the mean absolute error on the validation windows, for the series).
+    A fault in the frames (a full disk) is said in one line at the end, with how to finish.
 
     Args:
         args: the parsed flags of `vizcallbacks train`.
 
     Returns:
-        0 when training ended (Ctrl-C ends with 130 in `main`).
+        0 when training ended with every frame written; 1 after a fault (Ctrl-C ends with
+        130 in `main`).
     """
-    from ..train import train_movie
+    from ...sinks import TensorBoardSink
+    from ..train import Training, train_movie
 
     import_keras_quietly()
 
-    result = train_movie(
-        dataset=args.dataset, out_dir=args.out or f"output/{args.dataset}", epochs=args.epochs,
-        batch_size=args.batch_size, every_n_batches=args.every, max_steps=args.max_steps,
-        image_indices=args.images, channels=args.channels,
-        formats=args.format, fps=args.fps, data_dir=args.data_dir, seed=args.seed,
-        overwrite=args.overwrite, verbose=0 if args.quiet else 2, tensorboard_dir=args.tensorboard)
+    from ...pipeline import FrameFaultWarning
+
+    out_dir = args.out or f"output/{args.dataset}"
+    with warnings.catch_warnings():
+        # A fault is said once, in the line below, with how to finish.
+        warnings.simplefilter("ignore", FrameFaultWarning)
+        result = train_movie(
+            dataset=args.dataset, out_dir=out_dir,
+            training=Training(epochs=args.epochs, batch_size=args.batch_size, max_steps=args.max_steps,
+                              seed=args.seed, verbose=0 if args.quiet else 2),
+            every_n_batches=args.every, image_indices=args.images, style=arguments.style_from_flags(args),
+            formats=args.format, fps=args.fps, data_dir=args.data_dir, overwrite=args.overwrite,
+            sinks=[TensorBoardSink(args.tensorboard)] if args.tensorboard else [])
+    if result.faults:
+        print(fault_line(result, formats=args.format), file=sys.stderr)
+        return EXIT_FAULT
+    _print_result(result)
+    return 0
+
+
+# A fault in the frames: training ran to the end, but not every frame was kept.
+EXIT_FAULT = 1
+
+
+def _print_result(result) -> None:
     print(f"{result.frame_count} frames over {result.steps} batches in {result.frames_dir}")
     for movie in result.movies:
         print(f"wrote {movie.path} ({movie.frame_count} frames, {movie.duration_s:.1f} s, "
@@ -136,4 +159,31 @@ def run(args) -> int:
         print(f"test accuracy {result.test_accuracy:.3f}")
     if result.test_mae is not None:
         print(f"validation mean absolute error {result.test_mae:.3f}")
-    return 0
+
+
+def fault_line(result, *, formats) -> str:
+    """One line for a run whose frames met a fault: what failed, how many frames were
+    kept and where, and how to finish.
+
+    Args:
+        result: the `TrainResult`, with its `faults`.
+        formats: the movie formats asked for.
+    """
+    # The fault that stopped every frame matters most; the others are named after it.
+    fault = next((fault for fault in result.faults if fault.stopped_all), result.faults[0])
+    error = " ".join(f"{type(fault.error).__name__}: {fault.error}".split())
+    at = f" at frame {fault.frame}" + (f" ({fault.position})" if fault.position else "") if fault.frame else \
+        " at the end of training"
+    made = {movie.path.suffix.lstrip(".") for movie in result.movies}
+    missing = [fmt for fmt in formats if fmt not in made]
+    if result.frame_count:
+        kept = f"{result.frame_count} frames kept in {result.frames_dir} (listed in {result.manifest_path})"
+        finish = [f"`vizcallbacks stitch {result.manifest_path} {result.out_dir / f'movie.{fmt}'}`" for fmt in missing]
+        finish.append(f"`vizcallbacks view {result.out_dir}`")
+        how = f"free space, then {', '.join(finish)}; or run again with --overwrite"
+    else:
+        kept, how = f"no frames kept in {result.frames_dir}", "free space, then run again with --overwrite"
+    others = [other.what for other in result.faults if other is not fault]
+    more = f" (also failed: {', '.join(others)})" if others else ""
+    return (f"vizcallbacks: error: {fault.what} failed{at}: {error}{more}; training ran to the end; {kept}. "
+            f"To finish: {how}.")
