@@ -9,7 +9,7 @@ from PIL import Image
 
 from conftest import FASHION_DIR, MNIST_DIR, require
 from vizcallbacks import load_dataset, train_movie
-from vizcallbacks.capture.activations import ActivationProbe
+from vizcallbacks.capture.probe import ActivationProbe
 from vizcallbacks.demos.models import default_cnn
 from vizcallbacks.movie import inspect_movie
 from vizcallbacks.render import GridRenderer

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 from vizcallbacks import FrameStyle, PlotConvCallback, load_dataset, train_movie
-from vizcallbacks.capture.activations import ActivationProbe
+from vizcallbacks.capture.probe import ActivationProbe
 from vizcallbacks.apps.cli import main
 from vizcallbacks.framefiles import read_manifest
 from vizcallbacks.movie import inspect_movie, stitch

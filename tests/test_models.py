@@ -302,7 +302,7 @@ def test_names_that_all_columns_share_are_written_once(keras):
 def test_squeeze_and_excite_branches_are_not_stages(keras):
     """A deep model whose stages hold squeeze-and-excite branches (maps squeezed to one
     value per channel, then back): one column per stage, as for a plain network."""
-    from vizcallbacks.capture.activations import ActivationProbe
+    from vizcallbacks.capture.probe import ActivationProbe
 
     layers = keras.layers
     inputs = x = keras.Input((16, 16, 3))
@@ -363,7 +363,8 @@ def test_the_notes_series_is_windowed_as_the_notes_window_it():
 
 
 def test_a_sequence_is_drawn_with_time_across_and_channels_down():
-    from vizcallbacks.capture.activations import Activations, LayerView
+    from vizcallbacks.capture.layers import LayerView
+    from vizcallbacks.capture.probe import Activations
 
     windows = np.linspace(0, 1, 2 * 6).reshape(2, 6, 1).astype(np.float32)
     windows[1, 2, 0] = np.nan  # a gap in a window: drawn, not a crash

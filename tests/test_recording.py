@@ -75,8 +75,11 @@ def test_a_redraw_with_the_runs_own_style_gives_trainings_frames_within_one_leve
         assert before.shape == after.shape
         levels = np.abs(_palette_levels(before, palette) - _palette_levels(after, palette))
         assert levels.max() <= 1  # "stable" colours replayed in order; the store keeps 256 levels a channel
-    manifest = lambda folder: [{k: v for k, v in json.loads(line).items() if k not in ("time_s", "wall_time")}
-                               for line in (folder / "frames.jsonl").read_text().splitlines()]
+    def manifest(folder):  # the same lines, but for times and where the frames are
+        lines = [json.loads(line) for line in (folder / "frames.jsonl").read_text().splitlines()]
+        return [{**{k: v for k, v in line.items() if k not in ("time_s", "wall_time")},
+                 "file": Path(line["file"]).name} for line in lines]
+
     assert manifest(tmp_path / "again") == manifest(recorded)
     assert result.movies[0].frame_count == len(original)
 

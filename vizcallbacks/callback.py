@@ -26,7 +26,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .capture.activations import PendingActivations
+from .capture.probe import PendingActivations
+from .record import ActivationRecorder, check_record
 from .checks import check_bool, check_fps, check_path, check_positive_int, check_writable_dir
 from .capture.distribute import is_chief
 from .figures import figures_from_logs
@@ -128,6 +129,11 @@ class PlotConvCallback(keras.callbacks.Callback):
             training ends.
         manifest_path: where the manifest goes; default `framefiles.MANIFEST_NAME` in
             `frames_dir` (`vizcallbacks train` puts it beside the frames' folder).
+        record: keep what every frame is drawn from in the activation store,
+            `frames_dir/store/` (read it with `vizcallbacks.open_run`, draw it again with
+            `vizcallbacks render`): True for every layer that can be drawn (a superset of
+            the columns), a list of layer names or indices, or False. Nothing is recorded
+            without `frames_dir`.
         **legacy: the spellings of the release before, kept for this one only, with a
             DeprecationWarning naming the new one: `indices`, `fps`, `keep_frames`, `live`,
             `tensorboard_dir`, the drawing options one by one (`layers`, `channels`,
@@ -148,7 +154,7 @@ class PlotConvCallback(keras.callbacks.Callback):
     def __init__(self, images, *, labels=None, frames_dir=None, every_n_batches: int = 50,
                  style: FrameStyle | None = None, movie_path=None, sinks: Sequence[Sink] = (),
                  batch_size: int | None = None, overwrite: bool = False, on_error: str = "warn",
-                 manifest_path=None, **legacy):
+                 manifest_path=None, record=True, **legacy):
         super().__init__()
         legacy = _Legacy.read(legacy, style=style)
         self.every_n_batches = check_positive_int(every_n_batches, "every_n_batches")
@@ -163,6 +169,8 @@ class PlotConvCallback(keras.callbacks.Callback):
         # A string "False" from a config file must not count as True: overwrite deletes.
         self.overwrite = check_bool(overwrite, "overwrite")
         self.on_error = check_on_error(on_error)
+        #: The layers kept in the activation store (`frames_dir/store/`): "drawable", names, or None.
+        self.record = check_record(record) if self.frames_dir is not None or check_record(record) is None else None
         self.movie_paths = _movie_paths(movie_path, overwrite=self.overwrite)
         self.sinks = legacy.sinks + check_sinks(sinks)
         self._tensorboard_dir = legacy.tensorboard_dir
@@ -298,7 +306,7 @@ class PlotConvCallback(keras.callbacks.Callback):
         """Everything that needs the model, once per fit: the plotter (probe and renderer),
         and the folders checked, so that a mistake is reported before the first batch."""
         self._plotter = ConvPlotter(model, self.images, labels=self.labels, style=self.style,
-                                    renderer_factory=self.renderer_factory)
+                                    renderer_factory=self.renderer_factory, record=self.record)
         self._folder = None if self.frames_dir is None else FramesFolder(
             self.frames_dir, manifest_path=self.manifest_path, overwrite=self.overwrite)
         if self._folder is not None:
@@ -311,6 +319,8 @@ class PlotConvCallback(keras.callbacks.Callback):
         steps = self.params.get("steps")
         self._steps_per_epoch = steps
         self._digits = _name_digits(epochs=self.params.get("epochs") or 1, steps=steps)
+        self._recorder = None if self.record is None else ActivationRecorder(
+            self.frames_dir, self._plotter, labels=self.labels, digits=self._digits)
         self._opened = False
         self._epoch = 0
         self._epoch_first_step = 0
@@ -339,12 +349,14 @@ class PlotConvCallback(keras.callbacks.Callback):
             # Resumed: hide what an earlier run logged from this run's first step on.
             sinks.append(TensorBoardSink(self._tensorboard_dir, resumed=self._epoch_first_step > 0))
         sinks += self.sinks
+        if self._recorder is not None:  # the frames it keeps are those the folder keeps
+            self._recorder.open(overwrite=self.overwrite, keep_through=self._epoch_first_step if resume else None)
         # The pipeline holds no reference to the callback, whose finalizer must be free
         # to run when a user drops it after fit raised.
-        draw = _FrameDrawer(self._plotter, self._logs, batch_size=self.batch_size)
+        draw = _FrameDrawer(self._plotter, self._logs, batch_size=self.batch_size, recorder=self._recorder)
         self._pipeline = FramePipeline(draw, sinks, earlier=earlier, background=self.background,
                                        on_error=self.on_error, owner="PlotConvCallback")
-        self._finalizer = weakref.finalize(self, self._pipeline.close)
+        self._finalizer = weakref.finalize(self, _close_run, self._pipeline, self._recorder)
         self._opened = True
 
     def _check_movie_replaceable(self, path: Path, *, resume: bool) -> None:
@@ -398,8 +410,9 @@ class _FrameDrawer:
     """In the background thread: waits for a capture's forward pass and for its batch's
     figures, then draws the frame and writes its record."""
 
-    def __init__(self, plotter: ConvPlotter, logs: LogBook, *, batch_size: int | None):
-        self.plotter, self.logs, self.batch_size = plotter, logs, batch_size
+    def __init__(self, plotter: ConvPlotter, logs: LogBook, *, batch_size: int | None,
+                 recorder: ActivationRecorder | None = None):
+        self.plotter, self.logs, self.batch_size, self.recorder = plotter, logs, batch_size, recorder
 
     def __call__(self, capture: _Capture) -> tuple[np.ndarray, FrameRecord]:
         logs = self.logs.get(capture.epoch, capture.batch)
@@ -410,7 +423,19 @@ class _FrameDrawer:
             time_s=capture.time_s, wall_time=capture.wall_time,
             final=capture.final, due_batch=capture.due_batch, **figures)
         stamp = Stamp.of(capture.epoch + 1, capture.batch, figures)
-        return self.plotter.render(capture.pending.result(), stamp), record
+        activations = capture.pending.result()
+        if self.recorder is not None:  # recorded before it is drawn: the store never lacks a drawn frame
+            self.recorder.append(record, activations)
+        return self.plotter.render(activations, stamp), record
+
+
+def _close_run(pipeline: FramePipeline, recorder: ActivationRecorder | None) -> None:
+    """Finish every frame and sink, then the store."""
+    try:
+        pipeline.close()
+    finally:
+        if recorder is not None:
+            recorder.close()
 
 
 @dataclass(frozen=True)

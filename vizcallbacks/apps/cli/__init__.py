@@ -12,6 +12,7 @@ import warnings
 
 from . import compare as compare_command
 from . import lr_find as lr_find_command
+from . import render as render_command
 from . import stitch as stitch_command
 from . import train as train_command
 from . import view as view_command
@@ -24,7 +25,7 @@ EXIT_FAILED = 1
 DEBUG_ENV = "VIZCALLBACKS_DEBUG"
 
 COMMANDS = {"train": train_command, "stitch": stitch_command, "compare": compare_command,
-            "lr-find": lr_find_command, "view": view_command}
+            "lr-find": lr_find_command, "view": view_command, "render": render_command}
 
 
 class UsageError(Exception):
