@@ -6,7 +6,7 @@ from PIL import Image
 
 from conftest import build_tiny_cnn
 from vizcallbacks import FrameStyle, PlotConvCallback
-from vizcallbacks import callback as callback_module
+from vizcallbacks import callback_arguments
 from vizcallbacks import plotter as plotter_module
 from vizcallbacks.callback import StopAfterSteps
 from vizcallbacks.framefiles import frame_name, read_manifest
@@ -66,8 +66,8 @@ def test_frames_read_back_exactly_as_drawn(tiny_cnn, tiny_data, tmp_path):
 def test_frame_names_are_padded_to_sort_in_time_order():
     assert frame_name(1, 250) == "plot-01-0250.png"
     assert frame_name(7, 3, epoch_digits=3, batch_digits=5) == "plot-007-00003.png"
-    assert callback_module._name_digits(epochs=150, steps=23456) == (3, 5)
-    assert callback_module._name_digits(epochs=5, steps=100) == (2, 4)
+    assert callback_arguments.name_digits(epochs=150, steps=23456) == (3, 5)
+    assert callback_arguments.name_digits(epochs=5, steps=100) == (2, 4)
 
 
 def test_probe_built_once_and_one_batched_pass_per_frame(tiny_cnn, tiny_data, tmp_path, monkeypatch):

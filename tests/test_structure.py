@@ -235,10 +235,6 @@ def test_public_functions_and_classes_document_every_argument(name, node):
 # points to count their arguments), and frames reach files and movies by one route, the sinks.
 
 MAX_MODULE_CODE_LINES = 450
-# Modules that other branches are rewriting as this check arrives (the page's template moves
-# to package files, the doors narrow); they are checked below, marked xfail until they merge.
-# Whoever merges those branches empties this set and removes the mark.
-REWRITTEN_ELSEWHERE = {"vizcallbacks.callback", "vizcallbacks.apps.compare"}
 
 
 def _code_lines(source: str) -> int:
@@ -273,23 +269,16 @@ def test_the_code_line_counter_skips_blanks_and_comments_and_counts_strings():
 def test_no_module_has_more_than_450_lines_of_code():
     """A module of more than 450 lines of code holds more than one job: split it by job (see
     `_code_lines` for what counts)."""
-    over = _modules_over(MAX_MODULE_CODE_LINES, MODULES.keys() - REWRITTEN_ELSEWHERE)
-    assert not over, "split these by job:\n" + "\n".join(over)
-
-
-@pytest.mark.xfail(strict=False, reason="until the doors branches merge")
-def test_the_modules_being_rewritten_come_under_450_lines_of_code_too():
-    over = _modules_over(MAX_MODULE_CODE_LINES, REWRITTEN_ELSEWHERE & MODULES.keys())
+    over = _modules_over(MAX_MODULE_CODE_LINES, MODULES.keys())
     assert not over, "split these by job:\n" + "\n".join(over)
 
 
 MAX_ENTRY_ARGUMENTS = 12
-# The public doors, as (module, attribute path). The wide ones are over the limit until the
-# doors branches merge; then they join ENTRY_POINTS and their test goes.
-ENTRY_POINTS = [("vizcallbacks.plotter", "plot_conv"), ("vizcallbacks.plotter", "ConvPlotter.__init__")]
-WIDE_ENTRY_POINTS = [("vizcallbacks.callback", "PlotConvCallback.__init__"),
-                     ("vizcallbacks.apps.compare", "compare_runs"), ("vizcallbacks.apps.lr_find", "lr_find"),
-                     ("vizcallbacks.apps.train", "train_movie")]
+# The public doors, as (module, attribute path).
+ENTRY_POINTS = [("vizcallbacks.plotter", "plot_conv"), ("vizcallbacks.plotter", "ConvPlotter.__init__"),
+                ("vizcallbacks.callback", "PlotConvCallback.__init__"),
+                ("vizcallbacks.apps.compare", "compare_runs"), ("vizcallbacks.apps.lr_find", "lr_find"),
+                ("vizcallbacks.apps.train", "train_movie"), ("vizcallbacks.apps.render", "render_run")]
 
 
 def _entry_arguments(module: str, path: str) -> list[str]:
@@ -315,12 +304,6 @@ def _check_entry_point(module: str, path: str) -> None:
 
 @pytest.mark.parametrize("module, path", ENTRY_POINTS, ids=[path for _, path in ENTRY_POINTS])
 def test_an_entry_point_takes_at_most_12_arguments(module, path):
-    _check_entry_point(module, path)
-
-
-@pytest.mark.xfail(strict=False, reason="until the doors branches merge")
-@pytest.mark.parametrize("module, path", WIDE_ENTRY_POINTS, ids=[path for _, path in WIDE_ENTRY_POINTS])
-def test_the_wide_entry_points_take_at_most_12_arguments_too(module, path):
     _check_entry_point(module, path)
 
 
@@ -382,7 +365,11 @@ def _outside_the_route(name: str) -> bool:
     return not any(name == place or name.startswith(place + ".") for place in FRAME_ROUTE)
 
 
-@pytest.mark.xfail(strict=False, reason="until the doors branches merge")
+#: Modules that make the movie writer their `MovieSink` is given (and write nothing themselves).
+MOVIE_SINK_MAKERS = {"vizcallbacks.callback", "vizcallbacks.apps.render", "vizcallbacks.apps.compare.compose",
+                     "vizcallbacks.apps.lr_find"}
+
+
 def test_frames_and_movies_are_written_only_by_the_sinks():
     """One route for every frame: the callback, compare and lr-find hand their frames to the
     pipeline, whose sinks write PNGs, manifests and movies. A module elsewhere that writes a
@@ -392,7 +379,7 @@ def test_frames_and_movies_are_written_only_by_the_sinks():
     for name, tree in TREES.items():
         if _outside_the_route(name) and name != STITCH_COMMAND:
             found += [use for use in _frame_writing_uses(name, tree)
-                      if not (name == "vizcallbacks.callback" and "writer_for" in use)]
+                      if not (name in MOVIE_SINK_MAKERS and "writer_for" in use)]
     assert not found, "a second route for frames; hand them to the pipeline's sinks:\n" + "\n".join(found)
 
 

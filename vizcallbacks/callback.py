@@ -15,7 +15,6 @@ batch waits for them in the background thread.
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 import weakref
@@ -28,48 +27,20 @@ import numpy as np
 
 from .capture.probe import PendingActivations
 from .record import ActivationRecorder, check_record
-from .checks import check_bool, check_fps, check_path, check_positive_int, check_writable_dir
+from .checks import check_bool, check_path, check_positive_int, check_writable_dir
 from .capture.distribute import is_chief
 from .figures import figures_from_logs
 from .framefiles import FrameRecord, read_png
 from .pipeline import FramePipeline, check_on_error
 from .plotter import ConvPlotter
-from .render.style import STYLE_FIELDS, FrameStyle, check_style
+from .render.style import FrameStyle, check_style
 from .render import GridRenderer, Stamp, prepare_images
-from .sinks import FramesFolder, ManifestSink, MovieSink, NotebookSink, PngSink, Sink, TensorBoardSink
-from .sinks.tensorboard import check_tensorboard_dir
+from .sinks import FramesFolder, ManifestSink, MovieSink, PngSink, Sink, TensorBoardSink
+from .callback_arguments import (Legacy, check_listed_movies, check_manifest_path, check_sinks, movie_paths,
+                                 name_digits, select_images)
 from .capture.schedule import FrameSchedule, LogBook
 
-__all__ = ["PlotConvCallback", "StopAfterSteps"]
-
-def _select_images(images, indices, labels):
-    array = np.asarray(images)
-    if array.ndim == 0 or len(array) == 0:
-        raise ValueError(f"images is empty: received shape {array.shape}. Give at least one image.")
-    if labels is not None:
-        labels = np.asarray(labels)
-        if len(labels) != len(array):
-            raise ValueError(
-                f"labels must have one entry per image: {len(array)} images, received "
-                f"{len(labels)} labels."
-            )
-    if indices is None:
-        return array, labels
-    received = indices
-    indices = np.asarray(indices)
-    if indices.ndim != 1 or len(indices) == 0:
-        raise ValueError(
-            f"indices must be a non-empty list of image indices (valid: 0..{len(array) - 1}). "
-            f"Received: indices={received!r}."
-        )
-    if not np.issubdtype(indices.dtype, np.integer):
-        raise TypeError(f"indices must be integers. Received dtype {indices.dtype}: indices={received!r}.")
-    bad = indices[(indices < 0) | (indices >= len(array))]
-    if bad.size:
-        raise ValueError(
-            f"indices: {bad.tolist()} out of range for {len(array)} images (valid: 0..{len(array) - 1})."
-        )
-    return array[indices], None if labels is None else labels[indices]
+__all__ = ["PlotConvCallback", "StopAfterSteps", "check_sinks"]
 
 
 class PlotConvCallback(keras.callbacks.Callback):
@@ -156,28 +127,28 @@ class PlotConvCallback(keras.callbacks.Callback):
                  batch_size: int | None = None, overwrite: bool = False, on_error: str = "warn",
                  manifest_path=None, record=True, **legacy):
         super().__init__()
-        legacy = _Legacy.read(legacy, style=style)
+        legacy = Legacy.read(legacy, style=style)
         self.every_n_batches = check_positive_int(every_n_batches, "every_n_batches")
         self.batch_size = None if batch_size is None else check_positive_int(batch_size, "batch_size")
-        self.images, self.labels = _select_images(images, legacy.indices, labels)
+        self.images, self.labels = select_images(images, legacy.indices, labels)
         prepare_images(self.images, None)  # dtype and emptiness, before any model is known
         self.style = legacy.style if legacy.style is not None else check_style(style)
         if legacy.keep_frames is False:
             frames_dir = manifest_path = None
         self.frames_dir = None if frames_dir is None else check_path(frames_dir, "frames_dir")
-        self.manifest_path = _check_manifest_path(manifest_path, self.frames_dir)
+        self.manifest_path = check_manifest_path(manifest_path, self.frames_dir)
         # A string "False" from a config file must not count as True: overwrite deletes.
         self.overwrite = check_bool(overwrite, "overwrite")
         self.on_error = check_on_error(on_error)
         #: The layers kept in the activation store (`frames_dir/store/`): "drawable", names, or None.
         self.record = check_record(record) if self.frames_dir is not None or check_record(record) is None else None
-        self.movie_paths = _movie_paths(movie_path, overwrite=self.overwrite)
+        self.movie_paths = movie_paths(movie_path, overwrite=self.overwrite)
         self.sinks = legacy.sinks + check_sinks(sinks)
         self._tensorboard_dir = legacy.tensorboard_dir
         own = [MovieSink(path, fps=legacy.fps) for path in self.movie_paths]
         self._movie_sinks = own + [sink for sink in self.sinks if isinstance(sink, MovieSink)]
         self._own_movie_sinks = own
-        _check_listed_movies(self._movie_sinks, overwrite=self.overwrite)
+        check_listed_movies(self._movie_sinks, overwrite=self.overwrite)
         legacy.set_attributes(self)
         if self.frames_dir is None and not (self.movie_paths or self.sinks or self._tensorboard_dir):
             raise ValueError("PlotConvCallback: frames_dir=None and no movie_path or sinks: the frames would go "
@@ -318,7 +289,7 @@ class PlotConvCallback(keras.callbacks.Callback):
             check_writable_dir(self._tensorboard_dir, "tensorboard_dir")
         steps = self.params.get("steps")
         self._steps_per_epoch = steps
-        self._digits = _name_digits(epochs=self.params.get("epochs") or 1, steps=steps)
+        self._digits = name_digits(epochs=self.params.get("epochs") or 1, steps=steps)
         self._recorder = None if self.record is None else ActivationRecorder(
             self.frames_dir, self._plotter, labels=self.labels, digits=self._digits)
         self._opened = False
@@ -484,120 +455,6 @@ class _FolderSink(Sink):
         return f"{frames} whole frames in '{self.frames_dir}', listed in '{self.manifest_path}'"
 
 
-def check_sinks(sinks) -> tuple[Sink, ...]:
-    """`sinks` as a tuple of `Sink` instances (empty for None).
-
-    Args:
-        sinks: what the caller received: None, one `Sink`, or a list of them.
-
-    Raises:
-        TypeError: anything else; the message says what is valid.
-    """
-    if sinks is None:
-        return ()
-    items = [sinks] if isinstance(sinks, Sink) else sinks
-    try:
-        items = tuple(items)
-    except TypeError:
-        items = None
-    if items is None or not all(isinstance(sink, Sink) for sink in items):
-        raise TypeError(
-            "sinks must be a list of vizcallbacks.sinks.Sink instances (subclass Sink and implement "
-            f"send). Received: sinks={sinks!r}."
-        )
-    return items
-
-
-# The keywords of the release before, each with the spelling that replaces it.
-_LEGACY = {
-    "indices": "images=images[indices], labels=labels[indices]",
-    "fps": "sinks=[MovieSink(path, fps=...)]",
-    "keep_frames": "frames_dir=None",
-    "live": "sinks=[NotebookSink()]",
-    "tensorboard_dir": "sinks=[TensorBoardSink(log_dir)]",
-    "background": "callback.background = ... after construction",
-    "clock": "callback.clock = ... after construction",
-    "renderer_factory": "callback.renderer_factory = ... after construction",
-}
-_ARGUMENTS = ("images", "labels", "frames_dir", "every_n_batches", "style", "movie_path", "sinks", "batch_size",
-              "overwrite", "on_error", "manifest_path")
-_ATTRIBUTES = ("background", "clock", "renderer_factory")
-
-
-@dataclass
-class _Legacy:
-    """What the keywords of the release before ask for, read once, with one DeprecationWarning."""
-
-    indices: Sequence[int] | None = None
-    style: FrameStyle | None = None
-    fps: float = 10
-    keep_frames: bool = True
-    tensorboard_dir: Path | None = None
-    sinks: tuple[Sink, ...] = ()
-    attributes: dict | None = None
-
-    @classmethod
-    def read(cls, legacy: dict, *, style) -> _Legacy:
-        """`legacy` checked: a TypeError for a keyword that was never valid or a drawing
-        option given twice; one DeprecationWarning naming the new spellings."""
-        unknown = sorted(set(legacy) - set(_LEGACY) - set(STYLE_FIELDS))
-        if unknown:
-            raise TypeError(f"PlotConvCallback got unexpected keyword arguments {', '.join(unknown)}. Valid: "
-                            f"{', '.join(_ARGUMENTS)}; the drawing options go in "
-                            f"style=FrameStyle({', '.join(STYLE_FIELDS)}).")
-        drawing = {name: value for name, value in legacy.items() if name in STYLE_FIELDS}
-        if drawing and style is not None:
-            raise TypeError(f"PlotConvCallback: give the drawing options in style= only; received style= and "
-                            f"{', '.join(sorted(drawing))}=.")
-        if not legacy:
-            return cls()
-        new = [f"style=FrameStyle({', '.join(f'{name}=...' for name in drawing)})"] if drawing else []
-        new += [_LEGACY[name] for name in legacy if name in _LEGACY]
-        warnings.warn(f"PlotConvCallback({', '.join(f'{name}=...' for name in legacy)}): these keywords will be "
-                      f"removed in the next release; write {'; '.join(new)}.", DeprecationWarning, stacklevel=3)
-        return cls._from(legacy, drawing)
-
-    @classmethod
-    def _from(cls, legacy: dict, drawing: dict) -> _Legacy:
-        live = check_bool(legacy.get("live", False), "live")
-        return cls(indices=legacy.get("indices"), style=FrameStyle(**drawing) if drawing else None,
-                   fps=check_fps(legacy.get("fps", 10)),
-                   keep_frames=check_bool(legacy.get("keep_frames", True), "keep_frames"),
-                   tensorboard_dir=check_tensorboard_dir(legacy.get("tensorboard_dir")),
-                   sinks=(NotebookSink(),) if live else (),
-                   attributes={name: legacy[name] for name in _ATTRIBUTES if name in legacy})
-
-    def set_attributes(self, callback: PlotConvCallback) -> None:
-        """`background`, `clock` and `renderer_factory` given as keywords, set as attributes."""
-        for name, value in (self.attributes or {}).items():
-            setattr(callback, name, check_bool(value, name) if name == "background" else value)
-
-
-def _check_manifest_path(manifest_path, frames_dir: Path | None) -> Path | None:
-    if manifest_path is None:
-        return None
-    if frames_dir is None:
-        raise ValueError("manifest_path lists the PNG frames of frames_dir, which is None: give frames_dir too, "
-                         f"or leave manifest_path out. Received: manifest_path={str(manifest_path)!r}.")
-    return check_path(manifest_path, "manifest_path")
-
-
-def _check_listed_movies(movie_sinks: Sequence[MovieSink], *, overwrite: bool) -> None:
-    """Each movie once, and none that would replace a file unless `overwrite`."""
-    from .movie import check_movie_path
-
-    paths = [sink.path for sink in movie_sinks]
-    duplicates = sorted({str(p) for p in paths if paths.count(p) > 1})
-    if duplicates:
-        raise ValueError(f"movie_path and sinks name the same movie twice: {duplicates}. Give each movie its "
-                         "own path.")
-    for path in paths:
-        try:
-            check_movie_path(path, overwrite=overwrite)
-        except (TypeError, ValueError, OSError) as error:
-            raise type(error)(f"movie_path: {error}") from None
-
-
 class StopAfterSteps(keras.callbacks.Callback):
     """Ends `fit` after `max_steps` batches in all, so that the final frame comes right
     after them. With `compile(steps_per_execution=k)`, Keras runs k batches at a time
@@ -632,36 +489,3 @@ class StopAfterSteps(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def _name_digits(*, epochs: int, steps: int | None) -> tuple[int, int]:
-    """Zero-padding of epoch and batch in frame names, wide enough for this run, at
-    least the notes' 2 and 4 (6 for batches when the epoch length is unknown)."""
-    batch_digits = max(4, len(str(steps - 1))) if steps else 6
-    return max(2, len(str(epochs))), batch_digits
-
-
-def _movie_paths(movie_path, *, overwrite: bool) -> tuple[Path, ...]:
-    """`movie_path` as a tuple of paths, each checked now: a known extension, not a
-    folder, not an existing movie unless overwrite (its folder is made at train begin)."""
-    from .movie import check_movie_path
-
-    if movie_path is None:
-        return ()
-    if isinstance(movie_path, (str, os.PathLike)):
-        movie_path = [movie_path]
-    try:
-        paths = list(movie_path)
-    except TypeError:
-        raise TypeError(
-            "movie_path must be a path or a list of paths (.gif, .mp4, .webm). "
-            f"Received: movie_path={movie_path!r}."
-        ) from None
-    checked = []
-    for path in paths:
-        try:
-            checked.append(check_movie_path(path, overwrite=overwrite))
-        except (TypeError, ValueError, OSError) as error:
-            raise type(error)(f"movie_path: {error}") from None
-    duplicates = sorted({str(p) for p in checked if checked.count(p) > 1})
-    if duplicates:
-        raise ValueError(f"movie_path names the same file twice: {duplicates}. Give each movie its own path.")
-    return tuple(checked)
