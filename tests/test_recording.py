@@ -170,3 +170,30 @@ def test_a_fit_killed_at_any_moment_leaves_a_store_open_run_reads(tmp_path):
     assert len(run.steps) >= 12
     conv = run.activations("conv")  # every frame whole: each one decodes
     assert conv.shape[:2] == (len(run.steps), 3) and np.isfinite(conv).all()
+
+
+@pytest.mark.e2e
+@pytest.mark.once
+def test_compare_runs_and_lr_find_record_too_and_draw_again(tmp_path):
+    from conftest import FASHION_DIR, require
+
+    from vizcallbacks.apps.cli import main
+
+    require(FASHION_DIR, "Fashion-MNIST")
+    compare, lr_find = tmp_path / "compare", tmp_path / "lr"
+    assert main(["compare", "--dataset", "fashion_mnist", "--batch-sizes", "16,64", "--examples", "512",
+                 "--every", "128", "--heldout", "100", "--format", "gif", "--quiet", "--out", str(compare)]) == 0
+    assert main(["lr-find", "--dataset", "fashion_mnist", "--batches", "12", "--format", "gif", "--quiet",
+                 "--out", str(lr_find)]) == 0
+    for run_dir in (compare / "runs" / "bs16", compare / "runs" / "bs64", lr_find):
+        run = open_run(run_dir)
+        manifest = [json.loads(line) for line in (run_dir / "frames.jsonl").read_text().splitlines()]
+        # keyed by the record's step: updates, or for compare's runs the examples seen they are aligned by
+        key = "step" if run_dir == lr_find else "examples_seen"
+        assert run.steps == [line[key] for line in manifest] and len(run.steps) > 2
+        assert run.layers[0].startswith("conv") and run.activations(run.layers[0]).shape[0] == len(run.steps)
+    panels = render_run(compare / "runs" / "bs16", tmp_path / "bs16-viridis", style_changes={"cmap": "viridis"},
+                        formats=["gif"])
+    names = sorted(path.name for path in (tmp_path / "bs16-viridis" / "frames").glob("*.png"))
+    assert names == sorted(path.name for path in (compare / "runs" / "bs16" / "panels").glob("*.png"))
+    assert panels.movies[0].frame_count == len(names)

@@ -28,6 +28,7 @@ from ..record import open_run
 from ..render import GridRenderer, Stamp
 from ..render.style import FrameStyle
 from ..sinks import FramesFolder, ManifestSink, MovieSink, PngSink, Sink
+from ..sinks.base import NamedRecord
 from .train import check_formats
 
 __all__ = ["render_run", "RenderResult", "recorded_style"]
@@ -147,6 +148,10 @@ class _Redrawing:
         probabilities = None
         if output is not None and self.output_kind != "regression":
             probabilities = to_probabilities(output)
+        if "file_name" in frame.figures:  # a compare run's panel: named, unstamped
+            fields = {key: value for key, value in frame.figures.items() if key != "file_name"}
+            record = NamedRecord(frame.figures["file_name"], fields, step=frame.step)
+            return self.renderer.render(Activations(outputs, probabilities, output=output), Stamp()), record
         record = FrameRecord.from_fields(frame.figures)
         stamp = Stamp.of(record.epoch, record.batch, record.figures)
         return self.renderer.render(Activations(outputs, probabilities, output=output), stamp), record

@@ -85,11 +85,14 @@ class ActivationRecorder:
         """Keep one frame: its recorded layers, the model's output, its manifest fields.
 
         Args:
-            record: the frame's `FrameRecord` (its `step` keys the frame).
+            record: the frame's `FrameRecord`, or a `NamedRecord` (its `step` keys the frame).
             activations: the pass's `Activations`.
         """
         arrays = activations.recorded or activations.outputs
-        fields = record.manifest_fields() if hasattr(record, "manifest_fields") else dict(vars(record))
+        if hasattr(record, "manifest_fields"):  # a FrameRecord
+            fields = record.manifest_fields()
+        else:  # a named record (compare's panels): its fields, and its name to draw it again as
+            fields = {**record.fields, "file_name": record.file_name()}
         self.writer.append(int(record.step), dict(zip(self.names, arrays)), output=activations.output,
                            figures=fields)
 

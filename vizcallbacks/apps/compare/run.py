@@ -214,7 +214,11 @@ class _Recorder:
         self.bar = tqdm(total=spec.steps, position=spec.position,
                         desc=f"{spec.name:>6}", unit="step", file=sys.stderr, leave=True, dynamic_ncols=True,
                         disable=not spec.options.progress)
-        self.pipeline = run_pipeline(spec, functools.partial(_draw_panel, plotter))
+        from ...record import ActivationRecorder
+
+        self.store = ActivationRecorder(spec.run_dir, plotter, labels=data.panel_labels)
+        self.store.open(overwrite=True)  # the run's folder is this run's alone
+        self.pipeline = run_pipeline(spec, functools.partial(_draw_panel, plotter, self.store))
 
     def trained(self, step: int, logs: Mapping, seconds: float) -> None:
         """Count update `step`, which took `seconds` and reported `logs`."""
@@ -249,6 +253,7 @@ class _Recorder:
         try:
             self.pipeline.close()
         finally:
+            self.store.close()
             self.bar.close()
 
 
@@ -294,12 +299,15 @@ def run_pipeline(spec: RunSpec, render, *, background: bool = False):
     return FramePipeline(render, sinks, background=background)
 
 
-def _draw_panel(plotter, job) -> tuple:
-    """A capture's panel (unstamped: the movie titles it) and its record."""
+def _draw_panel(plotter, store, job) -> tuple:
+    """A capture's panel (unstamped: the movie titles it) and its record, its activations
+    kept in the run's store first."""
     from ...render import Stamp
 
     pending, record = job
-    return plotter.render(pending.result(), Stamp()), record
+    activations = pending.result()
+    store.append(record, activations)
+    return plotter.render(activations, Stamp()), record
 
 
 def _train(spec: RunSpec, model, data: _RunData, recorder: _Recorder) -> None:
@@ -337,7 +345,7 @@ def run_one(spec: RunSpec) -> dict:
     model = default_cnn(seed=spec.seed, optimizer=config.optimizer, learning_rate=config.learning_rate)
     initial_weights = _digest(*model.get_weights())
     style = options.style if options.style.class_names else options.style.replace(class_names=data.class_names)
-    plotter = ConvPlotter(model, data.panel_images, labels=data.panel_labels, style=style)
+    plotter = ConvPlotter(model, data.panel_images, labels=data.panel_labels, style=style, record="drawable")
     recorder = _Recorder(spec, model, plotter, data)
     try:
         _train(spec, model, data, recorder)

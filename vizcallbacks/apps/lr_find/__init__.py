@@ -224,16 +224,20 @@ def _train(data: _Data, spec: RangeTestSpec, style: FrameStyle, out_dir: Path, *
     from ...plotter import ConvPlotter
     from .callback import RangeTest
     from .frames import Conclusion, EveryBatch, draw
+    from ...record import ActivationRecorder
     from .strip import LossStrip
 
     lr_range = spec.lr_range
     model = default_cnn(seed=spec.seed, optimizer=spec.optimizer, learning_rate=lr_range.min_lr)
     test = RangeTest(lr_range, smoothing=spec.smoothing, divergence_factor=spec.divergence_factor, progress=progress)
     strip = LossStrip(lr_range, smoothing=spec.smoothing, divergence_factor=spec.divergence_factor)
-    plotter = ConvPlotter(model, data.shown, labels=data.shown_labels, renderer_factory=strip,
+    plotter = ConvPlotter(model, data.shown, labels=data.shown_labels, renderer_factory=strip, record="drawable",
                           style=style if style.class_names else style.replace(class_names=data.class_names))
     sinks, movie_sinks = _sinks(out_dir, spec, plotter.palette, formats=formats, fps=fps, overwrite=overwrite)
-    pipeline = FramePipeline(functools.partial(draw, plotter), sinks)
+    store = ActivationRecorder(out_dir, plotter, labels=data.shown_labels,
+                               digits=(max(2, len(str(spec.batches))), 4))
+    store.open(overwrite=True)  # the folder's frames were just replaced too
+    pipeline = FramePipeline(functools.partial(draw, plotter, store), sinks)
     try:
         model.fit(data.x, data.y, batch_size=spec.batch_size, epochs=lr_range.batches, steps_per_epoch=1,
                   shuffle=False, verbose=0, callbacks=[keras.callbacks.LearningRateScheduler(lr_range), test,
@@ -242,7 +246,10 @@ def _train(data: _Data, spec: RangeTestSpec, style: FrameStyle, out_dir: Path, *
                         divergence_factor=spec.divergence_factor, fraction=spec.fraction)
         pipeline.submit(Conclusion(found))
     finally:
-        pipeline.close()
+        try:
+            pipeline.close()
+        finally:
+            store.close()
     frame_count = pipeline.frames_sent - 1  # the batches', not the conclusion
     return test, found, frame_count, [sink.movie for sink in movie_sinks if sink.movie is not None]
 

@@ -77,12 +77,13 @@ def _number(value) -> float | None:
     return None if value is None else float(np.asarray(value, dtype=np.float64).reshape(-1)[0])
 
 
-def draw(plotter, job) -> tuple[np.ndarray, object]:
+def draw(plotter, store, job) -> tuple[np.ndarray, object]:
     """A job's frame and record, in the pipeline's thread: a batch's frame drawn from its
     forward pass, or the conclusion drawn by the loss strip from every batch before it.
 
     Args:
         plotter: the `ConvPlotter` whose renderer is a `LossStripRenderer`.
+        store: the `ActivationRecorder` that keeps each batch's activations, or None.
         job: an `EveryBatch` capture, or a `Conclusion`.
 
     Returns:
@@ -92,7 +93,10 @@ def draw(plotter, job) -> tuple[np.ndarray, object]:
         return plotter.renderer.conclude(job.suggestion), NamedRecord("suggestion.png", {}, step=0)
     record = job.record
     stamp = Stamp(epoch=record.epoch, batch=record.batch, accuracy=record.accuracy, loss=record.loss)
-    return plotter.render(job.pending.result(), stamp), record
+    activations = job.pending.result()
+    if store is not None:
+        store.append(record, activations)
+    return plotter.render(activations, stamp), record
 
 
 class _Selected(Sink):
