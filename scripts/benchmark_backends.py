@@ -175,10 +175,12 @@ class Bench:
 
     def callback(self, every: int):
         self.runs += 1
-        return self.callback_class(
-            self.x_test, indices=list(NOTES_IMAGE_INDICES), labels=self.y_test,
-            class_names=self.class_names, frames_dir=self.work / f"{self.runs:03d}-every{every}",
-            every_n_batches=every, batch_size=BATCH_SIZE)
+        from vizcallbacks import FrameStyle
+
+        shown = list(NOTES_IMAGE_INDICES)
+        return self.callback_class(  # the activation store on, as by default
+            self.x_test[shown], labels=self.y_test[shown], style=FrameStyle(class_names=self.class_names),
+            frames_dir=self.work / f"{self.runs:03d}-every{every}", every_n_batches=every, batch_size=BATCH_SIZE)
 
     def fit(self, x, y, callbacks=()) -> float:
         self.reset()

@@ -8,7 +8,7 @@ command) do not pay for importing Keras and TensorFlow.
 
 from importlib import import_module
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
     "plot_conv": "plotter",
@@ -24,6 +24,13 @@ _EXPORTS = {
     "write_page": "apps.page",
     "compare_runs": "apps.compare",
     "lr_find": "apps.lr_find",
+    "Comparison": "apps.compare",
+    "RangeTestSpec": "apps.lr_find",
+    "Training": "apps.train",
+    "render_run": "apps.render",
+    "MovieSink": "sinks",
+    "TensorBoardSink": "sinks",
+    "NotebookSink": "sinks",
     "open_run": "record.reader",
 }
 
