@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -40,20 +41,40 @@ def test_the_wheel_holds_the_pages_files(wheel):
     assert {f"vizcallbacks/apps/page/{name}" for name in PAGE_FILES} <= names
 
 
+def _installed(wheel, tmp_path) -> Path:
+    """A new virtual environment with the wheel installed in it (pip, offline, no
+    dependencies); its dependencies (numpy, ...) are read from the suite's environment,
+    whose own vizcallbacks (the source tree, installed editable) it cannot see."""
+    import site
+    import sysconfig
+
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, timeout=300)
+    python = env / "bin" / "python"
+    done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    # A path line in a .pth file adds the folder without running the .pth files in it (the
+    # suite's editable install of vizcallbacks is one of those).
+    dependencies = [path for path in site.getsitepackages() + [sysconfig.get_paths()["purelib"]]]
+    Path(purelib, "suite-dependencies.pth").write_text("\n".join(dict.fromkeys(dependencies)) + "\n")
+    return python
+
+
 def test_a_page_written_by_the_installed_wheel_holds_the_template(wheel, tmp_path):
-    site = tmp_path / "site"
-    zipfile.ZipFile(wheel).extractall(site)
+    python = _installed(wheel, tmp_path)
     run = tmp_path / "run"
     (run / "frames").mkdir(parents=True)
     (run / "frames" / "plot-01-0000.png").write_bytes(b"")  # the page refers to it, never reads it
     line = {"file": "frames/plot-01-0000.png", "epoch": 1, "batch": 0, "step": 1, "loss": 0.5, "mae": 2.0}
     (run / "frames.jsonl").write_text(json.dumps(line) + "\n")
-    # -I: no PYTHONPATH, no current folder on sys.path; the unpacked wheel is put first.
-    script = (f"import sys; sys.path.insert(0, {str(site)!r})\n"
-              "import vizcallbacks\n"
-              f"assert vizcallbacks.__file__.startswith({str(site)!r}), vizcallbacks.__file__\n"
+    # -I: no PYTHONPATH, no current folder on sys.path: the installed wheel only.
+    script = ("import vizcallbacks\n"
+              f"assert vizcallbacks.__file__.startswith({str(tmp_path / 'env')!r}), vizcallbacks.__file__\n"
               f"print(vizcallbacks.write_page({str(run)!r}))\n")
-    done = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+    done = subprocess.run([str(python), "-I", "-c", script], cwd=tmp_path, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
     page = (run / "index.html")
