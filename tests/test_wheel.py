@@ -1,5 +1,6 @@
 """The wheel holds what the package reads at run time: built from a copy of the sources,
-unpacked, and used from there by a Python that cannot see the source tree."""
+installed into a new virtual environment, and used from there by a Python that cannot see
+the source tree."""
 
 import json
 import shutil
