@@ -139,11 +139,11 @@ def test_background_and_foreground_make_identical_frames(tiny_cnn, tiny_data, tm
 def test_existing_frames_are_kept_unless_overwrite(tiny_cnn, tiny_data, tmp_path):
     callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=5)
     _fit(tiny_cnn, tiny_data, callback)
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}  # frames, manifest, store
     again = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=5)
     with pytest.raises(FileExistsError, match="overwrite=True"):
         _fit(tiny_cnn, tiny_data, again)
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
     replace = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, every_n_batches=4, overwrite=True)
     _fit(tiny_cnn, tiny_data, replace)
     assert [r["batch"] for r in _manifest(tmp_path / "frames.jsonl")] == [0, 4, 8, 9]
@@ -269,7 +269,8 @@ def test_an_added_sink_gets_every_frame_after_the_callbacks_own(tiny_cnn, tiny_d
     _fit(tiny_cnn, tiny_data, PlotConvCallback(tiny_data[0][:2], every_n_batches=5, sinks=[alone]))
     assert [event[0] for event in alone.events] == ["open", "send", "send", "send", "finish"]
     # the run without frames_dir wrote nothing: only the first run's 3 frames and manifest
-    assert len(list(tmp_path.iterdir())) == 4 and len(list(tmp_path.glob("*.png"))) == 3
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".png")) == ["frames.jsonl", "store"]
+    assert len(list(tmp_path.glob("*.png"))) == 3 and len(list((tmp_path / "store").glob("step-*.npz"))) == 3
     with pytest.raises(TypeError, match=r"sinks must be a list of vizcallbacks\.sinks\.Sink instances.*"
                                         r"Received: sinks=\[<object"):
         PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path, sinks=[object()])

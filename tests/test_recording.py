@@ -197,3 +197,30 @@ def test_compare_runs_and_lr_find_record_too_and_draw_again(tmp_path):
     names = sorted(path.name for path in (tmp_path / "bs16-viridis" / "frames").glob("*.png"))
     assert names == sorted(path.name for path in (compare / "runs" / "bs16" / "panels").glob("*.png"))
     assert panels.movies[0].frame_count == len(names)
+
+
+def test_a_store_that_cannot_be_written_stops_alone_and_the_frames_go_on(tiny_cnn, tiny_data, tmp_path,
+                                                                         monkeypatch):
+    import errno
+    import warnings
+
+    from vizcallbacks.record.store import StoreWriter
+
+    append = StoreWriter.append
+    written = []
+
+    def fill_up(self, step, *args, **kwargs):  # the disk fills after two frames' activations
+        if len(written) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(step)
+        return append(self, step, *args, **kwargs)
+
+    monkeypatch.setattr(StoreWriter, "append", fill_up)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        callback = _fit(tiny_cnn, tiny_data, tmp_path / "run")
+    said = [str(w.message) for w in caught if type(w.message).__name__ == "FrameFaultWarning"]
+    assert len(said) == 1 and "activation store" in said[0] and "No space left" in said[0], said
+    manifest = (tmp_path / "run" / "frames.jsonl").read_text().splitlines()
+    assert len(manifest) == len(list((tmp_path / "run").glob("*.png"))) > 4  # every frame drawn and kept
+    assert open_run(tmp_path / "run").steps == written and len(callback.faults) == 1

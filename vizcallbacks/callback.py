@@ -100,8 +100,8 @@ class PlotConvCallback(keras.callbacks.Callback):
             training ends.
         manifest_path: where the manifest goes; default `framefiles.MANIFEST_NAME` in
             `frames_dir` (`vizcallbacks train` puts it beside the frames' folder).
-        record: keep what every frame is drawn from in the activation store,
-            `frames_dir/store/` (read it with `vizcallbacks.open_run`, draw it again with
+        record: keep what every frame is drawn from in the activation store, `store/`
+            beside the manifest (in `frames_dir` by default; read it with `vizcallbacks.open_run`, draw it again with
             `vizcallbacks render`): True for every layer that can be drawn (a superset of
             the columns), a list of layer names or indices, or False. Nothing is recorded
             without `frames_dir`.
@@ -140,7 +140,7 @@ class PlotConvCallback(keras.callbacks.Callback):
         # A string "False" from a config file must not count as True: overwrite deletes.
         self.overwrite = check_bool(overwrite, "overwrite")
         self.on_error = check_on_error(on_error)
-        #: The layers kept in the activation store (`frames_dir/store/`): "drawable", names, or None.
+        #: The layers kept in the activation store (`store/` beside the manifest): "drawable", names, or None.
         self.record = check_record(record) if self.frames_dir is not None or check_record(record) is None else None
         self.movie_paths = movie_paths(movie_path, overwrite=self.overwrite)
         self.sinks = legacy.sinks + check_sinks(sinks)
@@ -291,7 +291,7 @@ class PlotConvCallback(keras.callbacks.Callback):
         self._steps_per_epoch = steps
         self._digits = name_digits(epochs=self.params.get("epochs") or 1, steps=steps)
         self._recorder = None if self.record is None else ActivationRecorder(
-            self.frames_dir, self._plotter, labels=self.labels, digits=self._digits)
+            self._folder.manifest_path.parent, self._plotter, labels=self.labels, digits=self._digits)
         self._opened = False
         self._epoch = 0
         self._epoch_first_step = 0
@@ -320,14 +320,15 @@ class PlotConvCallback(keras.callbacks.Callback):
             # Resumed: hide what an earlier run logged from this run's first step on.
             sinks.append(TensorBoardSink(self._tensorboard_dir, resumed=self._epoch_first_step > 0))
         sinks += self.sinks
-        if self._recorder is not None:  # the frames it keeps are those the folder keeps
-            self._recorder.open(overwrite=self.overwrite, keep_through=self._epoch_first_step if resume else None)
+        if self._recorder is not None:  # first: the store never lacks a frame the others have
+            self._recorder.start(overwrite=self.overwrite, keep_through=self._epoch_first_step if resume else None)
+            sinks.insert(0, self._recorder)
         # The pipeline holds no reference to the callback, whose finalizer must be free
         # to run when a user drops it after fit raised.
         draw = _FrameDrawer(self._plotter, self._logs, batch_size=self.batch_size, recorder=self._recorder)
         self._pipeline = FramePipeline(draw, sinks, earlier=earlier, background=self.background,
                                        on_error=self.on_error, owner="PlotConvCallback")
-        self._finalizer = weakref.finalize(self, _close_run, self._pipeline, self._recorder)
+        self._finalizer = weakref.finalize(self, self._pipeline.close)
         self._opened = True
 
     def _check_movie_replaceable(self, path: Path, *, resume: bool) -> None:
@@ -395,18 +396,9 @@ class _FrameDrawer:
             final=capture.final, due_batch=capture.due_batch, **figures)
         stamp = Stamp.of(capture.epoch + 1, capture.batch, figures)
         activations = capture.pending.result()
-        if self.recorder is not None:  # recorded before it is drawn: the store never lacks a drawn frame
-            self.recorder.append(record, activations)
+        if self.recorder is not None:  # the store sink writes them when the frame is sent
+            self.recorder.hold(record, activations)
         return self.plotter.render(activations, stamp), record
-
-
-def _close_run(pipeline: FramePipeline, recorder: ActivationRecorder | None) -> None:
-    """Finish every frame and sink, then the store."""
-    try:
-        pipeline.close()
-    finally:
-        if recorder is not None:
-            recorder.close()
 
 
 @dataclass(frozen=True)

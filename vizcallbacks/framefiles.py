@@ -151,8 +151,10 @@ class FrameRecord:
         Returns:
             A new dict.
         """
+        # The figures of training that every manifest line has held since 0.1, null when unknown.
+        figures = {**dict.fromkeys(("accuracy", "mae", "loss")), **self.figures}
         return {"epoch": self.epoch, "batch": self.batch, "step": self.step, "examples_seen": self.examples_seen,
-                **self.figures,
+                **figures,
                 "time_s": self.time_s, "wall_time": self.wall_time, "final": self.final, "due_batch": self.due_batch}
 
     def file_name(self, digits: tuple[int, int] = (2, 4)) -> str:

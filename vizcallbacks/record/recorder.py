@@ -1,16 +1,21 @@
-"""`ActivationRecorder`: what the callback, compare's runs and lr-find call, in their
-pipeline's worker, to keep each frame's activations in the store before it is drawn.
+"""`ActivationRecorder`: the sink that keeps each frame's activations in the store. The
+callback, compare's runs and lr-find list it first among their pipeline's sinks; their
+drawer, in the pipeline's worker, hands it the frame's activations (`hold`) before drawing,
+and it writes them when the frame is sent. Being a sink, it falls under the pipeline's fault
+policy: a store that cannot be written (a full disk) stops, the frames go on.
 
 >>> recorder = ActivationRecorder(frames_dir, plotter, labels=y_test[:7])
->>> recorder.open(resume=False)
->>> recorder.append(record, activations)     # in the worker, before drawing
->>> recorder.close()
+>>> recorder.start(overwrite=False)           # in the training thread, before the first frame
+>>> recorder.hold(record, activations)        # in the worker: the drawer, before drawing
+>>> recorder.send(frame, record)              # the pipeline, as to every sink
+>>> recorder.finish()
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..sinks.base import Sink
 from .store import StoreWriter
 
 __all__ = ["ActivationRecorder", "check_record"]
@@ -37,7 +42,7 @@ def check_record(record):
     return list(record)
 
 
-class ActivationRecorder:
+class ActivationRecorder(Sink):
     """Keeps every frame's recorded activations, model output and figures in
     `run_dir/store/` (a `StoreWriter`), with what a redraw needs to draw them again.
 
@@ -58,8 +63,9 @@ class ActivationRecorder:
         self._arguments = dict(images=plotter.images, labels=labels, style=plotter.style, drawing=drawing)
         self.run_dir = run_dir
         self.writer: StoreWriter | None = None
+        self._held: dict[int, object] = {}
 
-    def open(self, *, overwrite: bool = False, keep_through: int | None = None) -> None:
+    def start(self, *, overwrite: bool = False, keep_through: int | None = None) -> None:
         """Start the store, or continue the one there.
 
         Args:
@@ -81,6 +87,27 @@ class ActivationRecorder:
                 f"{len(self.writer.steps)} frames. They are kept: pass overwrite=True (--overwrite) to replace "
                 "them, resume that run (initial_epoch), or choose another folder.")
 
+    def hold(self, record, activations) -> None:
+        """Keep a frame's activations until the frame is sent (the drawer calls it).
+
+        Args:
+            record: the frame's record.
+            activations: the pass's `Activations`.
+        """
+        if self.writer is not None:
+            self._held[id(record)] = activations
+
+    def send(self, frame, record) -> None:
+        """Write the frame's held activations (the pipeline calls it, as for every sink).
+
+        Args:
+            frame: the frame (not kept: the store keeps what it is drawn from).
+            record: its record.
+        """
+        activations = self._held.pop(id(record), None)
+        if activations is not None:
+            self.append(record, activations)
+
     def append(self, record, activations) -> None:
         """Keep one frame: its recorded layers, the model's output, its manifest fields.
 
@@ -96,7 +123,24 @@ class ActivationRecorder:
         self.writer.append(int(record.step), dict(zip(self.names, arrays)), output=activations.output,
                            figures=fields)
 
-    def close(self) -> None:
+    def finish(self) -> None:
         """Close the store's index (what is written is kept)."""
+        self._held.clear()
         if self.writer is not None:
             self.writer.close()
+            self.writer = None
+
+    close = finish
+
+    def describe(self) -> str:
+        """This sink, in words, for a fault's message."""
+        return f"the activation store '{self.run_dir}/store'"
+
+    def describe_kept(self, frames: int, *, failed: bool) -> str:
+        """What the store holds, in words.
+
+        Args:
+            frames: the frames this run sent it.
+            failed: whether it is the sink that failed.
+        """
+        return f"{frames} frames' activations in '{self.run_dir}/store'"

@@ -217,8 +217,8 @@ class _Recorder:
         from ...record import ActivationRecorder
 
         self.store = ActivationRecorder(spec.run_dir, plotter, labels=data.panel_labels)
-        self.store.open(overwrite=True)  # the run's folder is this run's alone
-        self.pipeline = run_pipeline(spec, functools.partial(_draw_panel, plotter, self.store))
+        self.store.start(overwrite=True)  # the run's folder is this run's alone
+        self.pipeline = run_pipeline(spec, functools.partial(_draw_panel, plotter, self.store), first=[self.store])
 
     def trained(self, step: int, logs: Mapping, seconds: float) -> None:
         """Count update `step`, which took `seconds` and reported `logs`."""
@@ -253,7 +253,6 @@ class _Recorder:
         try:
             self.pipeline.close()
         finally:
-            self.store.close()
             self.bar.close()
 
 
@@ -274,7 +273,7 @@ def panel_record(fields: Mapping, *, align: str, wall_time: float | None = None)
     return NamedRecord(f"p{fields['index']:04d}.png", fields, step=fields[_STEP_KEYS[align]], wall_time=wall_time)
 
 
-def run_pipeline(spec: RunSpec, render, *, background: bool = False):
+def run_pipeline(spec: RunSpec, render, *, background: bool = False, first=()):
     """A run's frame pipeline: its panels sent to the panel PNGs, then the manifest, and to
     TensorBoard when asked for. Drawn in the caller's thread by default, in order: the
     run's threads are the comparison's to measure.
@@ -283,6 +282,7 @@ def run_pipeline(spec: RunSpec, render, *, background: bool = False):
         spec: the run.
         render: makes (panel, record) from what is submitted.
         background: draw in a worker thread.
+        first: sinks sent each panel before the others (the run's activation store).
 
     Returns:
         The `FramePipeline`, its sinks open.
@@ -296,7 +296,7 @@ def run_pipeline(spec: RunSpec, render, *, background: bool = False):
              [TensorBoardSink(Path(spec.options.tensorboard_dir) / spec.name, tag="panel",
                               scalars=TENSORBOARD_SCALARS)])
     sinks = frame_sinks(run_dir / PANELS_DIR, run_dir / MANIFEST_NAME, overwrite=True, append=False, then=views)
-    return FramePipeline(render, sinks, background=background)
+    return FramePipeline(render, [*first, *sinks], background=background)
 
 
 def _draw_panel(plotter, store, job) -> tuple:
@@ -306,7 +306,7 @@ def _draw_panel(plotter, store, job) -> tuple:
 
     pending, record = job
     activations = pending.result()
-    store.append(record, activations)
+    store.hold(record, activations)
     return plotter.render(activations, Stamp()), record
 
 

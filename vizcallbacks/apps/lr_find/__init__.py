@@ -236,8 +236,8 @@ def _train(data: _Data, spec: RangeTestSpec, style: FrameStyle, out_dir: Path, *
     sinks, movie_sinks = _sinks(out_dir, spec, plotter.palette, formats=formats, fps=fps, overwrite=overwrite)
     store = ActivationRecorder(out_dir, plotter, labels=data.shown_labels,
                                digits=(max(2, len(str(spec.batches))), 4))
-    store.open(overwrite=True)  # the folder's frames were just replaced too
-    pipeline = FramePipeline(functools.partial(draw, plotter, store), sinks)
+    store.start(overwrite=True)  # the folder's frames were just replaced too
+    pipeline = FramePipeline(functools.partial(draw, plotter, store), [store, *sinks])
     try:
         model.fit(data.x, data.y, batch_size=spec.batch_size, epochs=lr_range.batches, steps_per_epoch=1,
                   shuffle=False, verbose=0, callbacks=[keras.callbacks.LearningRateScheduler(lr_range), test,
@@ -246,10 +246,7 @@ def _train(data: _Data, spec: RangeTestSpec, style: FrameStyle, out_dir: Path, *
                         divergence_factor=spec.divergence_factor, fraction=spec.fraction)
         pipeline.submit(Conclusion(found))
     finally:
-        try:
-            pipeline.close()
-        finally:
-            store.close()
+        pipeline.close()
     frame_count = pipeline.frames_sent - 1  # the batches', not the conclusion
     return test, found, frame_count, [sink.movie for sink in movie_sinks if sink.movie is not None]
 

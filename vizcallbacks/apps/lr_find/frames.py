@@ -94,8 +94,8 @@ def draw(plotter, store, job) -> tuple[np.ndarray, object]:
     record = job.record
     stamp = Stamp(epoch=record.epoch, batch=record.batch, accuracy=record.accuracy, loss=record.loss)
     activations = job.pending.result()
-    if store is not None:
-        store.append(record, activations)
+    if store is not None:  # written when the frame is sent to it, the first of the sinks
+        store.hold(record, activations)
     return plotter.render(activations, stamp), record
 
 
