@@ -4,6 +4,7 @@ measured in the same run, and print (and optionally write as markdown) one table
     .venv/bin/python scripts/benchmark.py                  # about 5 minutes on 2 cores
     .venv/bin/python scripts/benchmark.py --quick          # fewer repeats, under 2 minutes
     .venv/bin/python scripts/benchmark.py --markdown table.md
+    .venv/bin/python scripts/benchmark.py --no-record      # callbacks without the activation store
 
 What is measured (the default CNN on Fashion-MNIST, the notes' 7 images and channels
 1, 5, 10, 20, batch 64):
@@ -207,7 +208,7 @@ def check_frames(frames_dir: Path, *, expected: int | None = None, shape=None) -
 # ---- the set-up shared by the measurements ---------------------------------------------
 
 class Bench:
-    def __init__(self, work: Path, *, quick: bool):
+    def __init__(self, work: Path, *, quick: bool, record: bool = True):
         import keras
 
         from vizcallbacks.demos.datasets import load_dataset
@@ -215,6 +216,7 @@ class Bench:
 
         self.work = work
         self.quick = quick
+        self.record = record  # the callback's activation store (frames_dir/store/), on by default
         (x_train, y_train), (x_test, y_test), self.class_names = load_dataset("fashion_mnist")
         self.x_train = (x_train[..., None] / np.float32(255)).astype(np.float32)
         self.y_train = y_train.astype(np.int64)
@@ -240,10 +242,13 @@ class Bench:
     def callback(self, frames_dir: Path, every: int, **options):
         from vizcallbacks.callback import PlotConvCallback
 
+        from vizcallbacks.render.style import FrameStyle
+
+        idx = list(NOTES_IMAGE_INDICES)
         return PlotConvCallback(
-            self.x_test, indices=list(NOTES_IMAGE_INDICES), labels=self.y_test,
-            class_names=self.class_names, frames_dir=frames_dir, every_n_batches=every,
-            batch_size=BATCH_SIZE, **options)
+            self.x_test[idx], labels=self.y_test[idx], style=FrameStyle(class_names=self.class_names),
+            frames_dir=frames_dir, every_n_batches=every, batch_size=BATCH_SIZE,
+            record=self.record, **options)
 
     def batches(self, count: int, batch_size: int):
         """The first `count` batches of the training set, in order, as a tf.data pipeline
@@ -279,12 +284,13 @@ def measure_frame(bench: Bench) -> tuple[list[Row], dict]:
     from vizcallbacks.framefiles import FrameRecord
     from vizcallbacks.plotter import ConvPlotter
     from vizcallbacks.render import Stamp
+    from vizcallbacks.render.style import FrameStyle
     from vizcallbacks.sinks import ManifestSink, PngSink
 
     images = bench.x_test[list(NOTES_IMAGE_INDICES)]
     labels = bench.y_test[list(NOTES_IMAGE_INDICES)]
-    plotter = ConvPlotter(bench.model, images, labels=labels, class_names=bench.class_names,
-                          channels=NOTES_CHANNELS)
+    plotter = ConvPlotter(bench.model, images, labels=labels,
+                          style=FrameStyle(class_names=bench.class_names, channels=NOTES_CHANNELS))
     frames_dir = bench.fresh_dir("frame-ours")
     sinks = [PngSink(frames_dir), ManifestSink(frames_dir / MANIFEST_NAME, frames_dir=frames_dir)]
     for sink in sinks:
@@ -661,9 +667,9 @@ def machine() -> list[str]:
     ]
 
 
-def run_all(work: Path, *, quick: bool) -> tuple[list[Row], dict, list[str], list[str]]:
+def run_all(work: Path, *, quick: bool, record: bool = True) -> tuple[list[Row], dict, list[str], list[str]]:
     log("setting up (Fashion-MNIST, default CNN)...")
-    bench = Bench(work, quick=quick)
+    bench = Bench(work, quick=quick, record=record)
     details = {}
     log("training overhead (the first fits also warm up the model for the frames)...")
     training_rows, details["training"] = measure_training(bench)
@@ -686,6 +692,8 @@ def run_all(work: Path, *, quick: bool) -> tuple[list[Row], dict, list[str], lis
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and frames (about half the time)")
+    parser.add_argument("--no-record", action="store_true", help="callbacks built with record=False (no "
+                        "activation store), to compare with the default")
     parser.add_argument("--markdown", metavar="PATH", help="also write the table as markdown to PATH")
     parser.add_argument("--work-dir", metavar="DIR", help="keep frames and movies in DIR (default: a "
                         "temporary folder, removed at the end)")
@@ -699,7 +707,7 @@ def main(argv=None) -> int:
         work = Path(tempfile.mkdtemp(prefix="vizcallbacks-bench-"))
     try:
         with Stopwatch() as whole:
-            rows, details, notes, warnings = run_all(work, quick=args.quick)
+            rows, details, notes, warnings = run_all(work, quick=args.quick, record=not args.no_record)
     finally:
         if not args.work_dir:
             shutil.rmtree(work, ignore_errors=True)
@@ -707,7 +715,8 @@ def main(argv=None) -> int:
     if whole.foreign > 0.1:
         warnings.append("the machine was busy; timings are to be re-measured on an idle machine")
     lines = table(rows)
-    lines += ["", f"Mode: {'--quick' if args.quick else 'full'}; total {whole.wall:.0f} s; other "
+    lines += ["", f"Mode: {'--quick' if args.quick else 'full'}, activation store "
+              f"{'off (--no-record)' if args.no_record else 'on'}; total {whole.wall:.0f} s; other "
               f"processes kept the CPUs {whole.foreign:.0%} busy on average meanwhile; "
               + "; ".join(notes) + ".", ""]
     lines += machine()
