@@ -105,7 +105,7 @@ def test_the_render_command_runs_where_no_keras_backend_can_be_imported(recorded
     script = _NO_BACKEND + textwrap.dedent(f"""
         from vizcallbacks.apps.cli import main
         status = main(["render", {str(recorded)!r}, "--out", {str(tmp_path / "cli")!r}, "--cmap", "viridis",
-                       "--layers", "conv,out", "--format", "gif,mp4"])
+                       "--layers", "conv,out", "--format", "gif,mp4", "--tensorboard", {str(tmp_path / "tb")!r}])
         assert "keras" not in [m for m in sys.modules if sys.modules[m] is not None]
         sys.exit(status)
     """)
@@ -117,6 +117,13 @@ def test_the_render_command_runs_where_no_keras_backend_can_be_imported(recorded
     assert "frames redrawn" in done.stdout
     for name in ("movie.gif", "movie.mp4"):
         assert inspect_movie(tmp_path / "cli" / name).frame_count == frames
+    from tensorboard.backend.event_processing import event_accumulator  # the same sinks as training's
+
+    logs = event_accumulator.EventAccumulator(str(tmp_path / "tb"), size_guidance={event_accumulator.IMAGES: 0})
+    logs.Reload()
+    steps = [json.loads(line)["step"] for line in (recorded / "frames.jsonl").read_text().splitlines()]
+    assert [event.step for event in logs.Images("activations")] == steps
+    assert [event.step for event in logs.Scalars("loss")] == steps
 
 
 def test_a_resumed_fit_appends_to_the_store(tiny_cnn, tiny_data, tmp_path):
