@@ -197,3 +197,14 @@ def test_a_warm_renderer_draws_what_a_fresh_one_draws(tiny_cnn, tiny_data):
     _, fresh = _renderer(tiny_cnn, images[:4], labels=labels[:4], class_names=list("abcde"))
     stamp = Stamp(2, 77, 0.25, 0.75)
     assert np.array_equal(warm.render(acts, stamp), fresh.render(acts, stamp))
+
+
+def test_a_narrow_frame_fits_its_stamp_rather_than_cutting_it_at_the_edge(tiny_cnn, tiny_data):
+    images = tiny_data[0][:2]
+    probe = ActivationProbe(tiny_cnn, images, layers=["out"])
+    renderer = GridRenderer(probe.views, images, style=FrameStyle(cell_px=16))
+    frame = renderer.render(probe(), Stamp(12, 93750, 0.8876, 0.3105, 1.25))
+    band = frame[:26]  # the stamp's band
+    inked = np.nonzero((band < 200).any(axis=(0, 2)))[0]
+    assert frame.shape[1] < 300 and inked.size  # a narrow frame, with a stamp drawn
+    assert inked.max() < frame.shape[1] - 3  # its ink ends inside the frame

@@ -226,13 +226,13 @@ class GridRenderer:
 
     def _text_groups(self, activations: Activations, stamp: Stamp) -> list[tuple]:
         """The lines each frame draws, grouped: ((x, y), text, grey, font size) each."""
-        groups = [(((_PAD, 5), stamp.text(), 0, STAMP_FONT),)]
-        lines = self.reader.lines(activations)
-        if lines is None:
-            return groups
         from PIL import ImageDraw
 
         measure = ImageDraw.Draw(self._text.base)  # only measures text, draws nothing
+        groups = [(((_PAD, 5), *self._stamp_line(measure, stamp.text()), ),)]
+        lines = self.reader.lines(activations)
+        if lines is None:
+            return groups
         small = font(SMALL_FONT)
         for block_top, (first, second) in zip(self._block_y, lines):
             top = block_top + LINE + 2
@@ -240,6 +240,15 @@ class GridRenderer:
                            ((_PAD + 12, top + LINE), fit_text(measure, second, small, _LABEL_W - 16), 64,
                             SMALL_FONT)))
         return groups
+
+    def _stamp_line(self, measure, text: str) -> tuple[str, int, int]:
+        """The stamp as (text, grey, font size): smaller, then cut short, where a narrow frame
+        (few columns) has no room for it whole."""
+        room = self.frame_size[1] - 2 * _PAD
+        for size in (STAMP_FONT, SMALL_FONT + 2):
+            if measure.textlength(text, font=font(size)) <= room:
+                return text, 0, size
+        return fit_text(measure, text, font(SMALL_FONT + 2), room), 0, SMALL_FONT + 2
 
     def _paste(self, canvas: np.ndarray, column: int, patches: Sequence[Patch]) -> None:
         left = self._col_x[column]
