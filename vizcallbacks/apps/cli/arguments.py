@@ -168,10 +168,36 @@ def vary(text: str) -> tuple[str, tuple]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def style_fields(args) -> dict:
+    """The `FrameStyle` fields the drawing flags a command has ask for (`--layers`,
+    `--channels` or `--channel`, `--cmap`, `--cell-px`, `--normalization`): only those
+    given. `--layers all` is "all"; a layer given as a number is its index.
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        field name -> value.
+    """
+    fields = {}
+    layers = getattr(args, "layers", None)
+    if layers is not None:
+        fields["layers"] = "all" if list(layers) == ["all"] else tuple(
+            int(name) if isinstance(name, str) and name.isdigit() else name for name in layers)
+    if getattr(args, "channels", None) is not None:
+        fields["channels"] = tuple(args.channels)
+    elif getattr(args, "channel", None) is not None:
+        fields["channels"] = (args.channel,)
+    for name in ("cmap", "cell_px", "normalization"):
+        if getattr(args, name, None) is not None:
+            fields[name] = getattr(args, name)
+    return fields
+
+
 def style_from_flags(args, **fixed):
-    """The `FrameStyle` the drawing flags a command has ask for (`--layers`, `--channels`
-    or `--channel`, `--cmap`, `--cell-px`, `--normalization`); flags a command lacks, or
-    leaves unset, keep the style's defaults. The one way each command turns flags into a style.
+    """The `FrameStyle` the drawing flags a command has ask for (`style_fields`); flags a
+    command lacks, or leaves unset, keep the style's defaults. The one way each command turns
+    flags into a style.
 
     >>> style_from_flags(args, channels_per_image=1)
 
@@ -187,14 +213,4 @@ def style_from_flags(args, **fixed):
     """
     from ...render.style import FrameStyle
 
-    fields = {}
-    if getattr(args, "layers", None) is not None:
-        fields["layers"] = tuple(args.layers)
-    if getattr(args, "channels", None) is not None:
-        fields["channels"] = tuple(args.channels)
-    elif getattr(args, "channel", None) is not None:
-        fields["channels"] = (args.channel,)
-    for name in ("cmap", "cell_px", "normalization"):
-        if getattr(args, name, None) is not None:
-            fields[name] = getattr(args, name)
-    return FrameStyle(**{**fields, **fixed})
+    return FrameStyle(**{**style_fields(args), **fixed})

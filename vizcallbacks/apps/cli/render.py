@@ -48,20 +48,6 @@ def add_parser(commands) -> None:
     parser.set_defaults(run=run)
 
 
-def style_changes(args) -> dict:
-    """The `FrameStyle` fields the flags change (those given).
-
-    Args:
-        args: the parsed flags of `vizcallbacks render`.
-    """
-    layers = args.layers
-    if layers is not None:
-        layers = "all" if layers == ["all"] else [int(name) if name.isdigit() else name for name in layers]
-    given = {"layers": layers, "channels": args.channels, "cmap": args.cmap,
-             "normalization": args.normalization, "cell_px": args.cell_px}
-    return {name: value for name, value in given.items() if value is not None}
-
-
 def run(args) -> int:
     """Redraw the run; print where it went.
 
@@ -78,7 +64,7 @@ def run(args) -> int:
         from ...sinks import TensorBoardSink
 
         sinks.append(TensorBoardSink(args.tensorboard))
-    result = render_run(args.run_dir, args.out, style_changes=style_changes(args), images=args.images,
+    result = render_run(args.run_dir, args.out, style_changes=arguments.style_fields(args), images=args.images,
                         formats=args.format, fps=args.fps, sinks=sinks, overwrite=args.overwrite)
     for movie in result.movies:
         print(f"{movie.path}: {movie.frame_count} frames, {movie.size[0]}x{movie.size[1]}")
