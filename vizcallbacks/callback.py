@@ -141,7 +141,8 @@ class PlotConvCallback(keras.callbacks.Callback):
         self.overwrite = check_bool(overwrite, "overwrite")
         self.on_error = check_on_error(on_error)
         #: The layers kept in the activation store (`store/` beside the manifest): "drawable", names, or None.
-        self.record = check_record(record) if self.frames_dir is not None or check_record(record) is None else None
+        record = check_record(record)
+        self.record = record if self.frames_dir is not None else None  # the store lives beside the frames
         self.movie_paths = movie_paths(movie_path, overwrite=self.overwrite)
         self.sinks = legacy.sinks + check_sinks(sinks)
         self._tensorboard_dir = legacy.tensorboard_dir

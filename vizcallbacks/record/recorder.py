@@ -130,8 +130,6 @@ class ActivationRecorder(Sink):
             self.writer.close()
             self.writer = None
 
-    close = finish
-
     def describe(self) -> str:
         """This sink, in words, for a fault's message."""
         return f"the activation store '{self.run_dir}/store'"
