@@ -26,7 +26,7 @@ import keras
 import numpy as np
 
 from .capture.probe import PendingActivations
-from .record import ActivationRecorder, check_record
+from .record import ActivationRecorder, check_record, recordable
 from .checks import check_bool, check_path, check_positive_int, check_writable_dir
 from .capture.distribute import is_chief
 from .figures import figures_from_logs
@@ -36,7 +36,8 @@ from .plotter import ConvPlotter
 from .render.style import FrameStyle, check_style
 from .render import GridRenderer, Stamp, prepare_images
 from .sinks import FramesFolder, ManifestSink, MovieSink, PngSink, Sink, TensorBoardSink
-from .callback_arguments import (Legacy, check_listed_movies, check_manifest_path, check_sinks, movie_paths,
+from .callback_arguments import (Legacy, check_listed_movies, check_manifest_path, check_sinks, input_parts,
+                                 movie_paths,
                                  name_digits, select_images)
 from .capture.schedule import FrameSchedule, LogBook
 
@@ -131,7 +132,8 @@ class PlotConvCallback(keras.callbacks.Callback):
         self.every_n_batches = check_positive_int(every_n_batches, "every_n_batches")
         self.batch_size = None if batch_size is None else check_positive_int(batch_size, "batch_size")
         self.images, self.labels = select_images(images, legacy.indices, labels)
-        prepare_images(self.images, None)  # dtype and emptiness, before any model is known
+        for batch in input_parts(self.images):
+            prepare_images(batch, None)  # dtype and emptiness, before any model is known
         self.style = legacy.style if legacy.style is not None else check_style(style)
         if legacy.keep_frames is False:
             frames_dir = manifest_path = None
@@ -291,7 +293,12 @@ class PlotConvCallback(keras.callbacks.Callback):
         steps = self.params.get("steps")
         self._steps_per_epoch = steps
         self._digits = name_digits(epochs=self.params.get("epochs") or 1, steps=steps)
-        self._recorder = None if self.record is None else ActivationRecorder(
+        if self.record is not None and not recordable(self._plotter):
+            warnings.warn("record: the activation store keeps models with one input and one output; the frames "
+                          "of this model are drawn but not recorded (vizcallbacks render cannot redraw them).",
+                          stacklevel=2)
+        recording = self.record is not None and recordable(self._plotter)
+        self._recorder = None if not recording else ActivationRecorder(
             self._folder.manifest_path.parent, self._plotter, labels=self.labels, digits=self._digits)
         self._opened = False
         self._epoch = 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,45 +17,103 @@ from .render.style import STYLE_FIELDS, FrameStyle
 from .sinks import MovieSink, NotebookSink, Sink
 from .sinks.tensorboard import check_tensorboard_dir
 
-__all__ = ["select_images", "check_sinks", "Legacy", "check_manifest_path", "check_listed_movies", "name_digits",
+__all__ = ["select_images", "input_parts", "check_sinks", "Legacy", "check_manifest_path", "check_listed_movies", "name_digits",
            "movie_paths"]
+
+
+def _several(value) -> bool:
+    """Whether `value` is one batch per input (or per output): a dict, or a list or tuple
+    of arrays of different shapes (same-shaped arrays stack into one batch, as before)."""
+    if isinstance(value, Mapping):
+        return True
+    if not isinstance(value, (list, tuple)) or len(value) < 2:
+        return False
+    if not all(isinstance(part, np.ndarray) and part.ndim >= 1 for part in value):
+        return False
+    return len({part.shape for part in value}) > 1
+
+
+def _several_labels(labels, count: int) -> bool:
+    """Whether `labels` is one truth per output head: a dict, or a list or tuple of arrays
+    (or None) each holding one entry per input, where there are not `count` of them."""
+    if isinstance(labels, Mapping):
+        return True
+    if not isinstance(labels, (list, tuple)) or not labels:
+        return False
+    parts = [part for part in labels if part is not None]
+    return (len(parts) < len(labels) or len(labels) != count) and all(
+        isinstance(part, np.ndarray) and part.ndim >= 1 and len(part) == count for part in parts)
+
+
+def _pick(value, indices):
+    """`value[indices]` for an array, a list of arrays or a dict of them (None stays)."""
+    if value is None or indices is None:
+        return value
+    if isinstance(value, Mapping):
+        return {name: None if part is None else np.asarray(part)[indices] for name, part in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [None if part is None else np.asarray(part)[indices] for part in value]
+    return np.asarray(value)[indices]
+
+
+def input_parts(images) -> list:
+    """The batches of what `select_images` returned: one, or one per input.
+
+    Args:
+        images: an array, a list of arrays or a dict of them.
+    """
+    if isinstance(images, Mapping):
+        return list(images.values())
+    return list(images) if isinstance(images, list) else [images]
 
 
 def select_images(images, indices, labels):
     """The images and labels to show: `images[indices]` (all without `indices`), checked.
 
     Args:
-        images: the inputs.
+        images: the inputs: one batch, or one per input of a model with several (a dict
+            by input name, or a list of batches of different shapes).
         indices: which of them (the keyword of the release before), or None.
-        labels: one label per image, or None.
+        labels: one label per image, or None; for several outputs, a list or dict of them.
     """
-    array = np.asarray(images)
-    if array.ndim == 0 or len(array) == 0:
-        raise ValueError(f"images is empty: received shape {array.shape}. Give at least one image.")
-    if labels is not None:
+    several = _several(images)
+    parts = list(images.values() if isinstance(images, Mapping) else images) if several else [images]
+    arrays = [np.asarray(part) for part in parts]
+    for array in arrays:
+        if array.ndim == 0 or len(array) == 0:
+            raise ValueError(f"images is empty: received shape {array.shape}. Give at least one image.")
+    count = len(arrays[0])
+    if len({len(array) for array in arrays}) > 1:
+        raise ValueError(f"images: every input must hold the same number of examples. Received lengths "
+                         f"{[len(array) for array in arrays]}.")
+    if several:
+        images = dict(zip(images, arrays)) if isinstance(images, Mapping) else arrays
+    else:
+        images = arrays[0]
+    if labels is not None and not _several_labels(labels, count):
         labels = np.asarray(labels)
-        if len(labels) != len(array):
+        if len(labels) != count:
             raise ValueError(
-                f"labels must have one entry per image: {len(array)} images, received "
+                f"labels must have one entry per image: {count} images, received "
                 f"{len(labels)} labels."
             )
     if indices is None:
-        return array, labels
+        return images, labels
     received = indices
     indices = np.asarray(indices)
     if indices.ndim != 1 or len(indices) == 0:
         raise ValueError(
-            f"indices must be a non-empty list of image indices (valid: 0..{len(array) - 1}). "
+            f"indices must be a non-empty list of image indices (valid: 0..{count - 1}). "
             f"Received: indices={received!r}."
         )
     if not np.issubdtype(indices.dtype, np.integer):
         raise TypeError(f"indices must be integers. Received dtype {indices.dtype}: indices={received!r}.")
-    bad = indices[(indices < 0) | (indices >= len(array))]
+    bad = indices[(indices < 0) | (indices >= count)]
     if bad.size:
         raise ValueError(
-            f"indices: {bad.tolist()} out of range for {len(array)} images (valid: 0..{len(array) - 1})."
+            f"indices: {bad.tolist()} out of range for {count} images (valid: 0..{count - 1})."
         )
-    return array[indices], None if labels is None else labels[indices]
+    return _pick(images, indices), _pick(labels, indices)
 
 
 def check_sinks(sinks) -> tuple[Sink, ...]:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from .capture.layers import KINDS
-from .capture.probe import ActivationProbe, Activations, PendingActivations, check_model
+from .capture.probe import ActivationProbe, Activations, PendingActivations, check_model, input_count
 from .render import GridRenderer, Stamp, prepare_images
 from .render.style import FrameStyle, style_with_legacy
 
@@ -27,11 +27,14 @@ class ConvPlotter:
     >>> plotter.render(plotter.capture(), Stamp(epoch=1))                # the same, in two steps
 
     Args:
-        model: a Keras model with one input and one output: Sequential, functional or
-            subclassed. One not built yet is built by a first call on `images`.
+        model: a Keras model: Sequential, functional or subclassed, with one or several
+            inputs and outputs. One not built yet is built by a first call on `images`.
         images: the images to show, in the form the model takes (already scaled); a
-            grayscale batch may lack its channel axis.
-        labels: true class per image (indices or one-hot), printed beside each row.
+            grayscale batch may lack its channel axis. For several inputs: a list (the
+            model's order) or a dict by input name, one batch each.
+        labels: the truth per image, printed beside each row: a class (index or one-hot),
+            a value, a target image or class map; for several outputs, a list (the
+            model's order) or a dict by output name, None for a head without truth.
         style: how the frame looks: layers, channels, colours, cell size, class names,
             vocabulary (`FrameStyle`); default `FrameStyle()`.
         renderer_factory: called as `GridRenderer` is, to make the renderer.
@@ -48,13 +51,14 @@ class ConvPlotter:
     def __init__(self, model, images, *, labels=None, style: FrameStyle | None = None,
                  renderer_factory: Callable[..., GridRenderer] = GridRenderer, record=None, **legacy):
         style = style_with_legacy(style, legacy, "ConvPlotter", ("labels", "renderer_factory", "record"))
-        check_model(model)  # several inputs: say so, rather than that the images do not fit
+        check_model(model)
         #: How every frame looks.
         self.style = style
-        #: The inputs as the model takes them: int32 token ids, else a float32 batch.
-        self.images = prepare_images(images, _input_shape(model),
-                                     token_ids=style.vocabulary is not None or _takes_token_ids(model))
-        self.probe = ActivationProbe(model, self.images, layers=style.layers, record=record,
+        #: The inputs as the model takes them: int32 token ids, else a float32 batch; for
+        #: several inputs, {input name: batch} in the model's order.
+        self.images = _prepared_inputs(model, images, style)
+        sample = list(self.images.values()) if isinstance(self.images, dict) else self.images
+        self.probe = ActivationProbe(model, sample, layers=style.layers, record=record,
                                      kinds=getattr(renderer_factory, "KINDS", KINDS.values()))
         self.renderer = renderer_factory(self.probe.views, self.images, labels=labels, style=style,
                                          output_kind=self.probe.output_kind)
@@ -127,6 +131,44 @@ def _declared_input(model):
         return model.inputs[0]
     except (AttributeError, ValueError, IndexError, TypeError):
         return None
+
+
+def _input_names(model) -> list[str]:
+    """The names of the model's declared inputs, in its order."""
+    try:
+        return [str(getattr(tensor, "name", None) or f"input_{index}") for index, tensor in enumerate(model.inputs)]
+    except (AttributeError, ValueError, TypeError):
+        return []
+
+
+def _prepared_inputs(model, images, style: FrameStyle):
+    """`images` prepared for the model: one batch, or {input name: batch} for a model that
+    takes several (given as a list in the model's order, or a dict by input name)."""
+    if input_count(model) == 1:
+        if isinstance(images, Mapping) and len(images) == 1:
+            images = next(iter(images.values()))
+        return prepare_images(images, _input_shape(model),
+                              token_ids=style.vocabulary is not None or _takes_token_ids(model))
+    names = _input_names(model)
+    if isinstance(images, Mapping) and set(map(str, images)) == set(names):
+        batches = [images[name] for name in names]
+    elif isinstance(images, (list, tuple)) and len(images) == len(names):
+        batches = list(images)
+    else:
+        given = f"a dict of {sorted(map(str, images))}" if isinstance(images, Mapping) else (
+            f"{type(images).__name__} of {len(images)}" if isinstance(images, (list, tuple)) else
+            f"one array of shape {np.shape(images)}")
+        raise ValueError(
+            f"images: model {model.name!r} takes {len(names)} inputs ({', '.join(names)}). Give a list of "
+            f"{len(names)} batches in that order, or a dict by input name. Received: {given}."
+        )
+    prepared = {name: prepare_images(batch, tuple(tensor.shape[1:]), argument=f"images[{name!r}]",
+                                     token_ids="int" in str(getattr(tensor, "dtype", "")))
+                for name, batch, tensor in zip(names, batches, model.inputs)}
+    lengths = {name: len(batch) for name, batch in prepared.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"images: every input must hold the same number of examples. Received {lengths}.")
+    return prepared
 
 
 def _first_layer(model):

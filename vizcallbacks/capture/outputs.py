@@ -10,11 +10,15 @@ import numpy as np
 
 from .layers import shape_of
 
-__all__ = ["OUTPUT_KINDS", "output_kind", "to_probabilities", "check_single_output"]
+__all__ = ["OUTPUT_KINDS", "output_kind", "to_probabilities", "output_heads", "head_losses", "READS_PROBABILITIES"]
 
 #: What a model's output can be: class scores (softmax or logits), one sigmoid unit
-#: (or one logit) for two classes, or values.
-OUTPUT_KINDS = ("classes", "binary", "regression")
+#: (or one logit) for two classes, values, an image (an autoencoder's, a denoiser's:
+#: height x width x channels), or per-pixel class scores (a segmentation's).
+OUTPUT_KINDS = ("classes", "binary", "regression", "image", "segmentation")
+
+#: The kinds whose output is read as class probabilities (one row per input).
+READS_PROBABILITIES = ("classes", "binary")
 
 # What a loss's name says the output is; the first match counts. Hinge losses take -1/1
 # labels of either kind: the output layer decides.
@@ -24,31 +28,59 @@ _LOSS_KINDS = (("hinge", None), ("categorical", "classes"), ("binary", "binary")
                ("mae", "regression"), ("mape", "regression"), ("msle", "regression"))
 
 
-def _loss_name(model) -> str:
-    loss = getattr(model, "loss", None)
+def _loss_name(loss) -> str:
     if isinstance(loss, str):
         return loss.lower()
-    return str(getattr(loss, "name", None) or getattr(loss, "__name__", "")).lower()
+    return str(getattr(loss, "name", None) or getattr(loss, "__name__", "") if loss is not None else "").lower()
 
 
-def output_kind(model, shape: tuple | None, output_layer=None) -> str:
-    """What `model`'s output is, one of `OUTPUT_KINDS`: as its compiled loss says
-    (cross-entropies, regression losses), else as its output layer's activation and
-    width say (one sigmoid unit: "binary"; one linear unit: "regression"; several units:
-    "classes").
+def head_losses(model, names) -> list:
+    """The compiled loss of each output head: the model's one loss for a single head, the
+    loss at the head's position (a list) or under its name (a dict) for several.
 
     Args:
         model: the model.
-        shape: its output's shape for one input; None when unknown.
-        output_layer: the layer that makes the output, to read its activation.
+        names: the heads' names, in the order the model returns them.
 
     Returns:
-        "classes", "binary" or "regression"; "classes" for outputs that are not one
-        vector per input (no class is read from them).
+        One loss (a name, a Loss, or None when not compiled or not given) per head.
     """
+    loss = getattr(model, "loss", None)
+    if isinstance(loss, dict):
+        return [loss.get(name) for name in names]
+    if isinstance(loss, (list, tuple)):
+        return [loss[index] if index < len(loss) else None for index in range(len(names))]
+    return [loss] * len(names)
+
+
+def _activation(layer) -> str:
+    return getattr(getattr(layer, "activation", None), "__name__", "")
+
+
+def output_kind(model, shape: tuple | None, output_layer=None, *, loss=None) -> str:
+    """What an output of `model` is, one of `OUTPUT_KINDS`: as its compiled loss says
+    (cross-entropies, regression losses), else as its output layer's activation and
+    width say (one sigmoid unit: "binary"; one linear unit: "regression"; several units:
+    "classes"). An output of one (height, width, channels) map per input is an image,
+    unless its loss is a categorical cross-entropy or it ends in a softmax over several
+    channels: then its channels are per-pixel classes ("segmentation").
+
+    Args:
+        model: the model (its compiled loss is read when `loss` is None).
+        shape: the output's shape for one input; None when unknown.
+        output_layer: the layer that makes the output, to read its activation.
+        loss: this head's loss (see `head_losses`); None reads the model's.
+
+    Returns:
+        One of `OUTPUT_KINDS`; "classes" for outputs that are neither one vector nor one
+        image per input (no class is read from them).
+    """
+    name = _loss_name(getattr(model, "loss", None) if loss is None else loss)
+    if shape is not None and len(shape) == 3:
+        per_pixel_classes = "categorical" in name or (shape[-1] > 1 and _activation(output_layer) == "softmax")
+        return "segmentation" if per_pixel_classes else "image"
     if shape is None or len(shape) != 1:
         return "classes"
-    name = _loss_name(model)
     for part, kind in _LOSS_KINDS:
         if part in name:
             if kind is not None:
@@ -56,8 +88,7 @@ def output_kind(model, shape: tuple | None, output_layer=None) -> str:
             break
     if shape[0] > 1:
         return "classes"
-    activation = getattr(getattr(output_layer, "activation", None), "__name__", "")
-    return "binary" if activation == "sigmoid" else "regression"
+    return "binary" if _activation(output_layer) == "sigmoid" else "regression"
 
 
 def to_probabilities(output: np.ndarray) -> np.ndarray | None:
@@ -91,16 +122,34 @@ def to_probabilities(output: np.ndarray) -> np.ndarray | None:
         return exp / exp.sum(axis=1, keepdims=True)
 
 
-def check_single_output(model, output) -> None:
-    """Raise a ValueError when `model` returned several outputs (a list, a dict).
+def output_heads(model, output) -> tuple[list, list[str]]:
+    """The model's output as its heads: one tensor per output, and each one's name.
 
     Args:
-        model: the model, for the message.
-        output: what one call of it returned.
+        model: the model (its `output_names`, when it has them, name the heads).
+        output: what one call of it returned: a tensor, a list / tuple of tensors, or a
+            dict of them.
+
+    Returns:
+        (tensors, names); a single output is one head named "output".
+
+    Raises:
+        ValueError: an output that is not a tensor (a nested list, None), with what would
+            make it drawable.
     """
-    if shape_of(output) is None:
-        count = len(output) if isinstance(output, (list, tuple, dict)) else "?"
-        raise ValueError(
-            f"Models with several outputs are not supported: model {model.name!r} returns "
-            f"{type(output).__name__} of {count}. Supported: models with one output."
-        )
+    if isinstance(output, dict):
+        names, heads = [str(name) for name in output], list(output.values())
+    elif isinstance(output, (list, tuple)):
+        heads = list(output)
+        declared = list(getattr(model, "output_names", None) or [])
+        names = declared if len(declared) == len(heads) else [f"output_{index}" for index in range(len(heads))]
+    else:
+        heads, names = [output], ["output"]
+    for name, head in zip(names, heads):
+        if shape_of(head) is None:
+            raise ValueError(
+                f"Model {model.name!r} cannot be drawn: its output {name!r} is a {type(head).__name__}, not "
+                "one tensor. Drawable: a model that returns a tensor, or a list or dict of tensors (one per "
+                "head); return the nested outputs flattened into one list or dict."
+            )
+    return heads, names

@@ -9,7 +9,7 @@ Both need NumPy only: a store recorded on a GPU box is read on a laptop without 
 
 from .reader import RecordedFrame, RecordedRun, open_run
 from .format import FORMAT_VERSION, PRECISIONS, STORE_DIR
-from .recorder import ActivationRecorder, check_record
+from .recorder import ActivationRecorder, check_record, recordable
 from .store import StoreWriter
 
-__all__ = ["open_run", "RecordedRun", "RecordedFrame", "StoreWriter", "ActivationRecorder", "check_record", "STORE_DIR", "FORMAT_VERSION", "PRECISIONS"]
+__all__ = ["open_run", "RecordedRun", "RecordedFrame", "StoreWriter", "ActivationRecorder", "check_record", "recordable", "STORE_DIR", "FORMAT_VERSION", "PRECISIONS"]

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from ..sinks.base import Sink
 from .store import StoreWriter
 
-__all__ = ["ActivationRecorder", "check_record"]
+__all__ = ["ActivationRecorder", "check_record", "recordable"]
 
 
 def check_record(record):
@@ -40,6 +40,16 @@ def check_record(record):
         raise TypeError("record must be True (every drawable layer), False, or a non-empty list of layer "
                         f"names or indices. Received: record={record!r} ({type(record).__name__}).")
     return list(record)
+
+
+def recordable(plotter) -> bool:
+    """Whether the store can keep what `plotter` draws from: one input batch and one model
+    output (several inputs or outputs are drawn, not recorded yet).
+
+    Args:
+        plotter: a `ConvPlotter`.
+    """
+    return not isinstance(plotter.images, dict) and isinstance(plotter.probe.output_kind, str)
 
 
 class ActivationRecorder(Sink):

@@ -20,14 +20,14 @@ import numpy as np
 
 from ..capture.layers import LayerView
 from ..capture.probe import Activations
-from ..checks import check_choice
 from .cells import CELL_DRAWERS, Patch
-from .inputs import INPUT_DRAWERS, input_kind
+from .heads import make_reader
 from .normalize import Normalizer
 from .options import resolve_channels, rows_per_image
+from .output_cells import output_columns
 from .palette import GREEN, RED, make_palette
-from .readers import OUTPUT_READERS
 from .stamp import Stamp
+from .several_inputs import input_batches, input_count, make_input_drawer
 from .style import FrameStyle, check_style
 from .text import (LINE, SMALL_FONT, STAMP_FONT, TextLayer, class_labels, fit_label, fit_text, font, header_lines,
                    shape_labels, shared_prefix)
@@ -67,6 +67,7 @@ class GridRenderer:
         images: the inputs as the model takes them: images (N, height, width, channels),
             windows of a series (N, time, features), token ids (N, length; integers) or
             features (N, values); each kind is drawn by its drawer in `INPUT_DRAWERS`.
+            Several inputs: {input name: batch}, in the model's order, side by side.
         labels: the truth per input, printed beside each row: a class (index or
             one-hot), 0 or 1 for one sigmoid unit, or a target value for a regression.
         style: how the frame looks (`FrameStyle`: channels, rows per image, colours,
@@ -75,7 +76,9 @@ class GridRenderer:
             clipped to what each layer has.
         output_kind: what the model's output is, the key of `OUTPUT_READERS`:
             "classes" (softmax or logits), "binary" (one sigmoid unit) or "regression"
-            (values); a probe's `output_kind`.
+            (values), "image" (drawn as an image beside its target) or "segmentation"
+            (a class map); {head name: kind} for several outputs (then `labels` is a
+            list or dict per head); a probe's `output_kind`.
 
     Raises:
         TypeError, ValueError: an option is not valid; the message says what is.
@@ -87,26 +90,29 @@ class GridRenderer:
     def __init__(self, views: Sequence[LayerView], images: np.ndarray, *,
                  labels=None, style: FrameStyle | None = None, output_kind: str = "classes"):
         style = check_style(style)
-        check_choice(output_kind, "output_kind", tuple(OUTPUT_READERS))
         self.style = style
         self.cell_px = style.cell_px
         self.views = tuple(views)
-        self.images = np.asarray(images)
-        self.reader = OUTPUT_READERS[output_kind](labels, len(self.images), class_names=style.class_names)
+        self.images = input_batches(images)
+        count = input_count(self.images)
+        self.reader = make_reader(output_kind, labels, count, class_names=style.class_names)
         self.channels, self._clip_channels = resolve_channels(style.channels, self.views)
-        self.rows_per_image = rows_per_image(style.channels_per_image, len(self.images), len(self.channels))
+        self.rows_per_image = rows_per_image(style.channels_per_image, count, len(self.channels))
         if not any(CELL_DRAWERS[view.kind].rows_by_channel for view in self.views):
-            self.rows_per_image = (1,) * len(self.images)  # no layer has a row per channel
+            self.rows_per_image = (1,) * count  # no layer has a row per channel
         self.palette = make_palette(style.cmap)
         normalize = Normalizer(style.normalization)
-        self.input = INPUT_DRAWERS[input_kind(self.images)](
+        self.input = make_input_drawer(
             self.images, cell_px=self.cell_px, targets=self.reader.targets(),
             vocabulary=None if style.vocabulary is None else dict(style.vocabulary))
         self.drawers = [CELL_DRAWERS[view.kind](
             view, column=column, cell_px=self.cell_px, channels=self.channels,
             rows_per_image=self.rows_per_image, normalize=normalize)
             for column, view in enumerate(self.views, start=1)]
-        self._widths = [self.input.width] + [self.cell_px for _ in self.drawers]
+        #: The columns after the layers that draw a picture output (an image, a class map).
+        self.output_columns = output_columns(self.reader, self.views, cell_px=self.cell_px)
+        self._widths = ([self.input.width] + [self.cell_px for _ in self.drawers]
+                        + [column.width for column in self.output_columns])
         #: What every layer name shown begins with ("convnext_tiny_"), written once.
         self.name_prefix = shared_prefix([view.name for view in self.views])
         #: Each column's header, top to bottom: (line, "name" | "class" | "shape").
@@ -128,16 +134,17 @@ class GridRenderer:
 
         measure = ImageDraw.Draw(Image.new("L", (1, 1)))
         small = font(SMALL_FONT)
-        columns = [("input", (self.input.title,), self.images.shape[1:])] + [
+        columns = [("input", (self.input.title,), self.input.shape_texts)] + [
             (view.name[len(self.name_prefix):], class_labels(view.layer_class) if view.layer_class else (),
-             view.shape) for view in self.views]
+             shape_labels(view.shape)) for view in self.views] + [
+            (name, what, shape_labels(shape)) for name, what, shape in (c.header for c in self.output_columns)]
         headers = []
         for width, (name, what, shape) in zip(self._widths, columns):
             room = width + _COL_GAP - 1
             lines = [(line, "name") for line in header_lines(measure, name, small, room)]
             if what:
                 lines.append((fit_label(measure, what, small, room), "class"))
-            lines.append((fit_label(measure, shape_labels(shape), small, room), "shape"))
+            lines.append((fit_label(measure, shape, small, room), "shape"))
             headers.append(lines)
         return headers
 
@@ -192,8 +199,9 @@ class GridRenderer:
         found = []
         for image_index, rows in enumerate(self.rows_per_image):
             for row in range(rows):
-                for column in range(len(self.views) + 1):
-                    shown = row == 0 if column == 0 else self.drawers[column - 1].shows(row)
+                for column in range(len(self._widths)):
+                    layer = 0 < column <= len(self.drawers)
+                    shown = self.drawers[column - 1].shows(row) if layer else row == 0
                     if shown:
                         found.append((image_index, row, column, *self._cell_box(image_index, row, column)))
         return found
@@ -218,10 +226,15 @@ class GridRenderer:
         self._paste(indices, 0, self.input.patches(self.reader.predicted(activations)))
         for column, (drawer, output) in enumerate(zip(self.drawers, activations.outputs), start=1):
             self._paste(indices, column, drawer.patches(output))
+        pictures = list(enumerate(self.output_columns, start=len(self.drawers) + 1))
+        for column, picture in pictures:
+            self._paste(indices, column, picture.patches(activations))
         self._mark_predictions(indices, activations)
         # np.take: the same lookup as self.palette[indices], in a third of the time.
         frame = np.take(self.palette, indices, axis=0)
         self._paste(frame, 0, self._input_rgb)
+        for column, picture in pictures:
+            self._paste(frame, column, picture.rgb_patches(activations))
         return frame
 
     def _text_groups(self, activations: Activations, stamp: Stamp) -> list[tuple]:

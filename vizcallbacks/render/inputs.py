@@ -18,7 +18,7 @@ import numpy as np
 from ..checks import is_int
 from .cells import CellPlan, Patch, cell_plan, nearest_index, vector_grid
 from .palette import CMAP_LEVELS, GREY_OF_L, WHITE, finite, finite_range, grey, scale_to_unit, to_indices
-from .text import LINE, SMALL_FONT, fit_text, font
+from .text import LINE, SMALL_FONT, fit_text, font, shape_labels
 
 __all__ = ["prepare_images", "input_kind", "check_vocabulary", "token_text", "InputDrawer", "ImageInput",
            "TokenInput", "SeriesInput", "FeatureInput", "INPUT_DRAWERS"]
@@ -193,6 +193,11 @@ class InputDrawer:
     def title(self) -> str:
         """What the column's header calls the input."""
         return self.kind
+
+    @property
+    def shape_texts(self) -> tuple[str, ...]:
+        """Ways to write one input's shape in the header, longest first."""
+        return shape_labels(self.images.shape[1:])
 
     def patches(self, predicted: np.ndarray | None = None) -> list[Patch]:
         """The column's pictures in palette indices, in row 0 of each input.

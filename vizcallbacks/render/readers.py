@@ -13,8 +13,8 @@ import numpy as np
 
 from ..capture.probe import Activations
 
-__all__ = ["OutputReader", "ClassifierReader", "BinaryReader", "RegressionReader", "OUTPUT_READERS",
-           "format_value"]
+__all__ = ["OutputReader", "ClassifierReader", "BinaryReader", "RegressionReader", "ImageReader",
+           "SegmentationReader", "OUTPUT_READERS", "format_value"]
 
 
 class OutputReader:
@@ -229,6 +229,85 @@ def _values(row: np.ndarray) -> str:
     return ", ".join(format_value(float(value)) for value in row[:3]) + (", …" if len(row) > 3 else "")
 
 
+class ImageReader(OutputReader):
+    """An image per input (an autoencoder's, a denoiser's): the error against the target
+    image (mean squared, over its pixels); the images themselves are drawn in the output's
+    own column (`output_cells.py`)."""
+
+    kind = "image"
+
+    def check_labels(self, labels: np.ndarray) -> np.ndarray:
+        if labels.ndim == 3:  # grayscale targets without their channel axis
+            labels = labels[..., None]
+        if labels.ndim != 4 or len(labels) != self.count or not np.issubdtype(labels.dtype, np.number):
+            raise ValueError(
+                f"labels of a model whose output is an image must hold one target image (height, width"
+                f"[, channels]) per input ({self.count} inputs). Received shape {labels.shape}, dtype {labels.dtype}."
+            )
+        return labels.astype(np.float32)
+
+    def errors(self, output: np.ndarray) -> np.ndarray | None:
+        """The mean squared error of each input's output against its target, or None
+        without targets (or of another shape).
+
+        Args:
+            output: the model's output, (inputs, height, width, channels).
+        """
+        if self.labels is None or output.shape != self.labels.shape:
+            return None
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.mean((output.astype(np.float64) - self.labels) ** 2, axis=(1, 2, 3))
+
+    def lines(self, activations: Activations) -> list[tuple[str, str]] | None:
+        output = activations.output
+        if output is None or output.ndim != 4:
+            return None
+        errors = self.errors(output)
+        if errors is None:
+            return [("pred: image", "") for _ in output]
+        return [("pred: image", f"MSE {format_value(float(error))}") for error in errors]
+
+
+class SegmentationReader(OutputReader):
+    """Per-pixel class scores (a segmentation's): the share of pixels whose most likely
+    class is the target's; the class maps are drawn in the output's own column."""
+
+    kind = "segmentation"
+
+    def check_labels(self, labels: np.ndarray) -> np.ndarray:
+        if labels.ndim == 4 and labels.shape[-1] > 1:  # one-hot per pixel
+            labels = labels.argmax(axis=-1)
+        elif labels.ndim == 4:
+            labels = labels[..., 0]
+        if labels.ndim != 3 or len(labels) != self.count or not np.issubdtype(labels.dtype, np.number):
+            raise ValueError(
+                f"labels of a segmentation model must hold one class map (height, width: a class per pixel, "
+                f"or one-hot) per input ({self.count} inputs). Received shape {labels.shape}, dtype {labels.dtype}."
+            )
+        return labels.astype(np.int64)
+
+    def accuracies(self, output: np.ndarray) -> np.ndarray | None:
+        """The share of each input's pixels given the target's class, or None without
+        targets (or of another size).
+
+        Args:
+            output: the model's output, (inputs, height, width, classes).
+        """
+        if self.labels is None or output.shape[:3] != self.labels.shape:
+            return None
+        return np.mean(np.nan_to_num(output).argmax(axis=-1) == self.labels, axis=(1, 2))
+
+    def lines(self, activations: Activations) -> list[tuple[str, str]] | None:
+        output = activations.output
+        if output is None or output.ndim != 4:
+            return None
+        accuracies = self.accuracies(output)
+        if accuracies is None:
+            return [("pred: class map", "") for _ in output]
+        return [("pred: class map", f"pixels right {accuracy:.0%}") for accuracy in accuracies]
+
+
 #: The reader of each kind of model output.
 OUTPUT_READERS: dict[str, type[OutputReader]] = {
-    reader.kind: reader for reader in (ClassifierReader, BinaryReader, RegressionReader)}
+    reader.kind: reader for reader in (ClassifierReader, BinaryReader, RegressionReader, ImageReader,
+                                       SegmentationReader)}
