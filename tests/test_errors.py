@@ -183,7 +183,8 @@ def test_errors_that_need_the_model_come_before_the_first_batch(tiny_cnn, tiny_d
     assert not list(tmp_path.rglob("*.png"))
 
 
-def test_a_model_with_several_inputs_is_not_supported(keras, tiny_data, tmp_path, batches):
+def test_a_model_with_several_inputs_given_one_batch_is_refused_saying_how_to_give_them(keras, tiny_data,
+                                                                                         tmp_path, batches):
     layers = keras.layers
     left, right = keras.Input((12, 12, 1), name="left"), keras.Input((12, 12, 1), name="right")
     merged = layers.Add()([layers.Conv2D(3, 3)(left), layers.Conv2D(3, 3)(right)])
@@ -191,13 +192,13 @@ def test_a_model_with_several_inputs_is_not_supported(keras, tiny_data, tmp_path
                         name="two_inputs")
     model.compile(loss="sparse_categorical_crossentropy")
     callback = PlotConvCallback(tiny_data[0][:2], frames_dir=tmp_path)
-    message = (r"Models with several inputs are not supported: model 'two_inputs' has 2 inputs\. "
-               r"Supported: models with one input")
+    message = (r"images: model 'two_inputs' takes 2 inputs \(left, right\)\. Give a list of 2 batches in that "
+               r"order, or a dict by input name\. Received: one array of shape \(2, 12, 12, 1\)")
     with pytest.raises(ValueError, match=message):
         model.fit([tiny_data[0], tiny_data[0]], tiny_data[1], batch_size=8, verbose=0,
                   callbacks=[callback, batches])
     assert batches.count == 0
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match="could not run on the images"):
         ActivationProbe(model, tiny_data[0][:2])
 
 

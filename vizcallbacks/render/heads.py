@@ -8,6 +8,7 @@ head: "digit: 3 (87%)", "size: 4.2 (err 0.3)".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -81,10 +82,11 @@ def _labels_by_head(labels, names: Sequence[str]) -> list:
 
 
 def _short(first: str, second: str) -> str:
-    """A reader's two lines as one: "3 (87%)", "4.2 (err 0.3)"."""
+    """A reader's two lines as one, numbers to three digits: "3 (87%)", "0.244 (err -0.03)"."""
     what = first.removeprefix("pred: ")
     how = second.replace("confidence ", "").replace("error ", "err ")
-    return f"{what} ({how})" if how else what
+    text = f"{what} ({how})" if how else what
+    return re.sub(r"-?\d+\.\d{4,}", lambda number: f"{float(number.group()):.3g}", text)
 
 
 class HeadsReader(OutputReader):

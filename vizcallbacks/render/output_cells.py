@@ -60,6 +60,10 @@ class OutputColumn:
         self.width = cell_px * 2 + _GAP if self.targets is not None else cell_px
         self.places = tuple((image, 0) for image in range(reader.count))
         self._static: Patch | None = None  # the targets' pictures, drawn at the first frame
+        self._setup()
+
+    def _setup(self) -> None:
+        """What a kind of column works out once, when it is made."""
 
     @property
     def header(self) -> tuple[str, tuple[str, ...], tuple]:
@@ -117,8 +121,7 @@ class ImageColumn(OutputColumn):
 
     kind = "image"
 
-    def __init__(self, name: str, reader: OutputReader, *, head: int | None, shape: tuple, cell_px: int):
-        super().__init__(name, reader, head=head, shape=shape, cell_px=cell_px)
+    def _setup(self) -> None:
         self.range = finite_range(self.targets) if self.targets is not None else (0.0, 1.0)
         self.colour = len(self.shape) == 3 and self.shape[-1] == 3
 
