@@ -151,10 +151,14 @@ class ClassMapColumn(OutputColumn):
     kind = "segmentation"
     what = "classes"
 
+    classes: int | None = None  # from the output's last axis, at the first frame
+
     def pictures(self, values: np.ndarray) -> np.ndarray:
-        found = values if values.ndim == 3 else np.nan_to_num(values).argmax(axis=-1)  # targets are maps already
-        colours = class_colours(self.shape[-1] if len(self.shape) == 3 else int(found.max(initial=0)) + 1)
-        return colours[np.clip(found, 0, len(colours) - 1)]
+        if values.ndim == 4:  # the output's scores; the targets are class maps already
+            self.classes = values.shape[-1]
+            values = np.nan_to_num(values).argmax(axis=-1)
+        colours = class_colours(self.classes or int(values.max(initial=0)) + 1)
+        return colours[np.clip(values, 0, len(colours) - 1)]
 
 
 #: The column of each picture kind of output.
@@ -162,13 +166,14 @@ OUTPUT_COLUMNS: dict[str, type[OutputColumn]] = {column.kind: column for column 
 
 
 def _head_shape(name: str, views: Sequence[LayerView], reader: OutputReader, several: bool) -> tuple:
-    """A head's shape for one input: its layer's (the view named like it; the last view
-    for a single output), else its targets'."""
-    named = [view for view in views if view.name == name] or ([] if several or not views else [views[-1]])
-    if named and len(named[-1].shape) == 3:
-        return tuple(named[-1].shape)
+    """A head's shape for one input, for its header: its targets' (the truth has the
+    output's shape), else its layer's (the view named like it; for a single output, the
+    last view, which the default choice of columns always is); () when neither says."""
     labels = reader.labels
-    return tuple(labels.shape[1:]) if labels is not None else ()
+    if labels is not None:
+        return tuple(labels.shape[1:])
+    named = [view for view in views if view.name == name] or ([] if several or not views else [views[-1]])
+    return tuple(named[-1].shape) if named and len(named[-1].shape) == 3 else ()
 
 
 def output_columns(reader: OutputReader, views: Sequence[LayerView], *, cell_px: int) -> list[OutputColumn]:
