@@ -82,11 +82,11 @@ def _labels_by_head(labels, names: Sequence[str]) -> list:
 
 
 def _short(first: str, second: str) -> str:
-    """A reader's two lines as one, numbers to three digits: "3 (87%)", "0.244 (err -0.03)"."""
+    """A reader's two lines as one, numbers to two digits: "3 87%", "0.24 err -0.03"."""
     what = first.removeprefix("pred: ")
     how = second.replace("confidence ", "").replace("error ", "err ")
-    text = f"{what} ({how})" if how else what
-    return re.sub(r"-?\d+\.\d{4,}", lambda number: f"{float(number.group()):.3g}", text)
+    text = f"{what} {how}" if how else what
+    return re.sub(r"-?\d+\.\d{4,}", lambda number: f"{float(number.group()):.2g}", text)
 
 
 class HeadsReader(OutputReader):
