@@ -11,7 +11,7 @@ from PIL import Image
 
 from vizcallbacks import PlotConvCallback, open_run
 from vizcallbacks.apps.cli import main
-from vizcallbacks.plotter import ConvPlotter
+from vizcallbacks.plotter import ConvPlotter, plot_conv
 
 SIDE = 16
 BATCH = 16
@@ -173,6 +173,7 @@ def test_a_two_input_model_draws_the_image_and_the_metadata_side_by_side(keras, 
     with pytest.warns(UserWarning, match="not recorded"):
         _fit(model, [x, meta], quadrants, [x[:3], meta[:3]], quadrants[:3], tmp_path / "list")
     plotter = ConvPlotter(model, [x[:3], meta[:3]], labels=quadrants[:3])
+    assert plot_conv(model, [x[:3], meta[:3]], labels=quadrants[:3]).shape == frames[0].shape
     assert plotter.renderer.input.title == "image | meta"
     cell = plotter.renderer.cell_px
     for image in range(3):
@@ -201,3 +202,22 @@ def test_what_cannot_be_drawn_is_refused_before_the_first_batch_saying_what_woul
     # What the callback makes when training begins, before the first batch.
     with pytest.raises(ValueError, match="not one tensor. Drawable: .* flattened into one list or dict"):
         ConvPlotter(Nested(), x[:2])
+
+
+def test_a_picture_head_beside_a_class_head_gets_its_own_picture_column(keras):
+    x, quadrants, _, _ = _squares(8)
+    inputs = keras.Input((SIDE, SIDE, 1))
+    hidden = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inputs)
+    image = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="image")(hidden)
+    quadrant = keras.layers.Dense(4, activation="softmax", name="quadrant")(
+        keras.layers.GlobalAveragePooling2D(name="pool")(hidden))
+    model = keras.Model(inputs, {"image": image, "quadrant": quadrant})
+    model.compile(optimizer="adam", loss={"image": "mse", "quadrant": "sparse_categorical_crossentropy"})
+    plotter = ConvPlotter(model, x[:2], labels={"image": x[:2], "quadrant": quadrants[:2]})
+    assert plotter.probe.output_kind == {"image": "image", "quadrant": "classes"}
+    assert [column.name for column in plotter.renderer.output_columns] == ["image"]
+    frame = plotter(epoch=1)
+    column = len(plotter.views) + 1
+    assert all(_drawn(frame, box) for box in (_cells(plotter, column)[(image, column)] for image in range(2)))
+    lines = plotter.renderer.reader.lines(plotter.capture())
+    assert all(first.startswith("image: MSE ") and second.startswith("quadrant: ") for first, second in lines)

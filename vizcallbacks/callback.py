@@ -81,8 +81,11 @@ class PlotConvCallback(keras.callbacks.Callback):
     Args:
         images: the inputs to show, in the form the model takes (already scaled):
             images, windows of a series, or token ids. Show a few: `x_test[[0, 23, 28]]`.
+            A model with several inputs: a dict by input name, or a list in its order.
         labels: the truth per input of `images`: class (index or one-hot), 0/1 for
-            one sigmoid unit, or the target value of a regression.
+            one sigmoid unit, the target value of a regression, the target image of an
+            autoencoder or the class map of a segmentation; a model with several outputs:
+            a list in its order or a dict by output name (None for a head without truth).
         frames_dir: the folder of the PNG frames (and of the manifest, by default); None
             writes no PNGs and no manifest (then give `movie_path` or `sinks`).
         every_n_batches: a frame every this many batches of each epoch, from batch 0.

@@ -221,10 +221,11 @@ def plot_conv(model, images, *, labels=None, style: FrameStyle | None = None,
     >>> PIL.Image.fromarray(frame).save("frame.png")
 
     Args:
-        model: a Keras model with one input and one output (see `ConvPlotter`).
+        model: a Keras model, with one or several inputs and outputs (see `ConvPlotter`).
         images: the inputs, in the form the model takes (already scaled): images,
-            windows of a series, or token ids.
-        labels: the truth per input: class (index or one-hot), 0/1, or target value.
+            windows of a series, or token ids; a list or dict of them for several inputs.
+        labels: the truth per input: class (index or one-hot), 0/1, target value, target
+            image or class map; a list or dict of them for several outputs.
         style: how the frame looks: layers, channels, colours, cell size, class names,
             vocabulary (`FrameStyle`); default `FrameStyle()`.
         epoch: the stamp's epoch.
@@ -315,6 +316,8 @@ def _frozen(value):
         return ("mapping",) + tuple(sorted((_frozen(k), _frozen(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
         return tuple(value)
+    if isinstance(value, (list, tuple)) and any(isinstance(item, np.ndarray) or item is None for item in value):
+        return ("sequence",) + tuple(_frozen(item) for item in value)  # one batch per input, or labels per head
     array = np.asarray(value)
     if array.dtype == object:
         raise TypeError("not a plain array")

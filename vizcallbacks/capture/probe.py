@@ -96,6 +96,8 @@ def _converted(output, classifier, shown: tuple, recorded: tuple) -> Activations
     from keras import ops
 
     if isinstance(classifier, bool):
+        if isinstance(output, (list, tuple, dict)):  # one head given as a list or dict of one
+            output = next(iter(output.values() if isinstance(output, dict) else output))
         output = ops.convert_to_numpy(output)
         return Activations(outputs=shown, probabilities=to_probabilities(output) if classifier else None,
                            output=output, recorded=recorded)

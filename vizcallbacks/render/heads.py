@@ -81,11 +81,12 @@ def _labels_by_head(labels, names: Sequence[str]) -> list:
     )
 
 
-def _short(first: str, second: str) -> str:
-    """A reader's two lines as one, numbers to two digits: "3 87%", "0.24 err -0.03"."""
-    what = first.removeprefix("pred: ")
+def _short(first: str, second: str, *, pictured: bool = False) -> str:
+    """A reader's two lines as one, numbers to two digits: "3 87%", "0.24 err -0.03"; for a
+    picture (drawn in its column) the figure alone: "MSE 0.012"."""
+    what = "" if pictured and second else first.removeprefix("pred: ")
     how = second.replace("confidence ", "").replace("error ", "err ")
-    text = f"{what} {how}" if how else what
+    text = " ".join(part for part in (what, how) if part)
     return re.sub(r"-?\d+\.\d{4,}", lambda number: f"{float(number.group()):.2g}", text)
 
 
@@ -136,7 +137,8 @@ class HeadsReader(OutputReader):
         per_head = []
         for index, (name, reader) in enumerate(zip(self.names, self.readers)):
             lines = reader.lines(self.head(activations, index))
-            per_head.append([f"{name}: {_short(*pair)}" for pair in lines] if lines else [f"{name}: -"] * self.count)
+            per_head.append([f"{name}: {_short(*pair, pictured=reader.pictured)}" for pair in lines] if lines
+                            else [f"{name}: -"] * self.count)
         # The label column has room for two lines under the truth: later heads share the second.
         return [(rows[0], " · ".join(rows[1:])) for rows in zip(*per_head)]
 

@@ -28,6 +28,8 @@ class OutputReader:
 
     #: The kind of model output this reader reads (the key of `OUTPUT_READERS`).
     kind = ""
+    #: Whether its prediction is a picture, drawn in a column of its own rather than said.
+    pictured = False
 
     def __init__(self, labels, count: int, *, class_names: Sequence[str] | None = None):
         self.count = count
@@ -235,6 +237,7 @@ class ImageReader(OutputReader):
     own column (`output_cells.py`)."""
 
     kind = "image"
+    pictured = True
 
     def check_labels(self, labels: np.ndarray) -> np.ndarray:
         if labels.ndim == 3:  # grayscale targets without their channel axis
@@ -273,6 +276,7 @@ class SegmentationReader(OutputReader):
     class is the target's; the class maps are drawn in the output's own column."""
 
     kind = "segmentation"
+    pictured = True
 
     def check_labels(self, labels: np.ndarray) -> np.ndarray:
         if labels.ndim == 4 and labels.shape[-1] > 1:  # one-hot per pixel
