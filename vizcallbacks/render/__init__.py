@@ -6,8 +6,12 @@ Each kind of thing drawn lives in its own small place, found in a table:
   sequences, vectors);
 - `inputs.py`: one drawer per kind of input (`INPUT_DRAWERS`: images, token ids, windows
   of a series, feature vectors), and `prepare_images`;
+- `several_inputs.py`: several inputs side by side in the input column;
 - `readers.py`: one reader per kind of model output (`OUTPUT_READERS`: classes, one
-  sigmoid unit, regression), the words beside each row;
+  sigmoid unit, regression, image, segmentation), the words beside each row, and
+  `heads.py`, one reader per head of a model with several outputs;
+- `output_cells.py`: one column per picture output (`OUTPUT_COLUMNS`: an image, a class
+  map), the prediction beside its target;
 - `grid.py`: `GridRenderer`, the layout that composes them;
 - `palette.py` (the fixed 224 colours), `normalize.py` (values to colours),
   `text.py` (fonts, headers, the text layer), `stamp.py`, `options.py`.

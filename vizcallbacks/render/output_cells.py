@@ -151,7 +151,8 @@ class ClassMapColumn(OutputColumn):
     kind = "segmentation"
     what = "classes"
 
-    classes: int | None = None  # from the output's last axis, at the first frame
+    def _setup(self) -> None:
+        self.classes: int | None = None  # the output's last axis, read at the first frame
 
     def pictures(self, values: np.ndarray) -> np.ndarray:
         if values.ndim == 4:  # the output's scores; the targets are class maps already
