@@ -107,7 +107,7 @@ class MLflowSink(Sink):
             from mlflow import MlflowClient
         except ImportError as error:
             raise ImportError(f"MLflowSink logs with the mlflow package, which is not installed ({error}). "
-                              f"Install it: {_INSTALL}.") from error
+                              f"Install it: {_INSTALL}") from error
         active = mlflow.active_run()
         if active is not None and self.tracking_uri in (None, mlflow.get_tracking_uri()):
             return MlflowClient(mlflow.get_tracking_uri()), active.info.run_id, False
@@ -119,7 +119,7 @@ class MLflowSink(Sink):
         except Exception as error:
             where = self.tracking_uri or mlflow.get_tracking_uri()
             raise RuntimeError(f"could not start an MLflow run at {where!r}: {type(error).__name__}: {error}. "
-                               "Check that the tracking server runs and that the URI is right.") from error
+                               "Check that the tracking server runs and that the URI is right") from error
         return client, run.info.run_id, True
 
     def _experiment_id(self, client) -> str:

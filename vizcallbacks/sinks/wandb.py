@@ -99,7 +99,7 @@ class WandbSink(Sink):
             import wandb
         except ImportError as error:
             raise ImportError(f"WandbSink logs with the wandb package, which is not installed ({error}). "
-                              f"Install it: {_INSTALL}.") from error
+                              f"Install it: {_INSTALL}") from error
         if wandb.run is not None:
             return wandb, wandb.run, False
         try:
@@ -107,7 +107,7 @@ class WandbSink(Sink):
         except Exception as error:
             raise RuntimeError(f"could not start a W&B run in project {self.project or 'default'!r}: "
                                f"{type(error).__name__}: {error}. Log in (`wandb login`), or set "
-                               "WANDB_MODE=offline to keep the run on disk.") from error
+                               "WANDB_MODE=offline to keep the run on disk") from error
         return wandb, run, True
 
     def send(self, frame: np.ndarray, record) -> None:
