@@ -153,6 +153,25 @@ def test_train_with_wandb_offline_leaves_one_run_with_the_frames_the_loss_and_th
     assert (run_dir / "files" / "movie.gif").read_bytes() == (out / "movie.gif").read_bytes()
 
 
+# ---- which sinks a command makes ------------------------------------------------------------
+
+def test_the_trackers_make_one_sink_each_named_after_the_run_folder(tmp_path, monkeypatch):
+    from vizcallbacks.apps.trackers import RUN_FILES, Trackers
+
+    monkeypatch.chdir(tmp_path)
+    trackers = Trackers(mlflow="sqlite:///mlflow.db", wandb="team")
+    assert trackers.mlflow == f"sqlite:///{tmp_path / 'mlflow.db'}"  # what a compare run's process finds too
+    mlflow_sink, wandb_sink = trackers.sinks(tmp_path / "output" / "mnist")
+    assert isinstance(mlflow_sink, MLflowSink) and isinstance(wandb_sink, WandbSink)
+    assert mlflow_sink.run_name == wandb_sink.run_name == "mnist" and wandb_sink.project == "team"
+    assert [path.name for path in mlflow_sink.files] == list(RUN_FILES) and "movie.gif" in RUN_FILES
+    assert not Trackers() and Trackers().sinks(tmp_path) == []
+    with pytest.raises(ValueError, match="wandb must be a non-empty string or None. Received: wandb=''"):
+        Trackers(wandb="")
+    with pytest.raises(TypeError, match="files must be a list of paths"):
+        MLflowSink(files="movie.gif")
+
+
 # ---- a tracker that is down, a package that is missing ----------------------------------------
 
 def _closed_port() -> int:

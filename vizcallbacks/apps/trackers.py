@@ -26,6 +26,8 @@ __all__ = ["Trackers", "RUN_FILES", "comparison_trackers"]
 RUN_FILES = ("movie.gif", "movie.mp4", "movie.webm", "index.html", "dynamics.json", "dynamics.png",
              "summary.json", "summary.png")
 
+_SQLITE = "sqlite:///"
+
 
 @dataclass(frozen=True)
 class Trackers:
@@ -34,7 +36,8 @@ class Trackers:
     >>> Trackers(mlflow="sqlite:///mlflow.db").sinks("output/mnist")   # [MLflowSink(run "mnist")]
 
     Args:
-        mlflow: an MLflow tracking URI ("sqlite:///mlflow.db", "http://host:5000"); None for none.
+        mlflow: an MLflow tracking URI ("sqlite:///mlflow.db", "http://host:5000"); None for
+            none. A relative SQLite path is made absolute here, where it was given.
         wandb: a W&B project; None for none.
         mlflow_parent_run_id: the MLflow run each run is nested under (compare's); None for none.
         wandb_group: the W&B group of each run (compare's); None for none.
@@ -51,6 +54,10 @@ class Trackers:
     def __post_init__(self):
         for name in ("mlflow", "wandb", "mlflow_parent_run_id", "wandb_group"):
             check_optional_name(getattr(self, name), name)
+        if self.mlflow is not None and self.mlflow.startswith(_SQLITE) and not self.mlflow.startswith(_SQLITE + "/"):
+            # Relative to the folder it was given in, not to a compare run's process's (a Dask
+            # worker's is a temporary folder).
+            object.__setattr__(self, "mlflow", _SQLITE + str(Path(self.mlflow[len(_SQLITE):]).resolve()))
 
     def __bool__(self) -> bool:
         return self.mlflow is not None or self.wandb is not None

@@ -96,6 +96,7 @@ class MLflowSink(Sink):
 
     def open(self, *, earlier: Sequence[Path] = ()) -> None:
         """Find the active run or start one; a failure is kept for the first frame."""
+        self.open_error, self._broken = None, False  # a sink reused for another fit starts afresh
         try:
             self._client, self.run_id, self._owned = self._start()
         except Exception as error:

@@ -89,6 +89,7 @@ class WandbSink(Sink):
 
     def open(self, *, earlier: Sequence[Path] = ()) -> None:
         """Find the active run or start one; a failure is kept for the first frame."""
+        self.open_error, self._broken = None, False  # a sink reused for another fit starts afresh
         try:
             self._wandb, self.run, self._owned = self._start()
         except Exception as error:

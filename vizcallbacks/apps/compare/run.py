@@ -26,6 +26,7 @@ import numpy as np
 
 from ...framefiles import MANIFEST_NAME, write_atomically
 from ...render.style import FrameStyle
+from ..trackers import Trackers
 from .backends import prepare_process
 from .configs import Config
 from .schedule import PANELS_DIR, Schedule, heldout_indices, training_order
@@ -69,7 +70,7 @@ class RunOptions:
     progress: bool
     backend: str = "tensorflow"
     tensorboard_dir: str | None = None
-    trackers: object = None  # apps.trackers.Trackers
+    trackers: Trackers | None = None
 
 
 #: A run's figures written as TensorBoard scalars, under their manifest names.
