@@ -220,20 +220,24 @@ def test_a_tracker_package_that_is_missing_is_said_once_with_how_to_install_it(m
 # ---- compare: one run per configuration --------------------------------------------------------
 
 @pytest.mark.e2e
-def test_compare_logs_each_configuration_as_a_child_of_one_mlflow_run(tmp_path, monkeypatch):
+def test_compare_logs_each_configuration_as_a_child_of_one_mlflow_run_and_in_one_wandb_group(tmp_path,
+                                                                                              monkeypatch):
     require(MNIST_DIR, "MNIST")
     need("mlflow", _MLFLOW)
+    need("wandb", _WANDB)
     from mlflow import MlflowClient
 
     from vizcallbacks.apps.compare import Comparison, compare_runs
     from vizcallbacks.apps.trackers import Trackers
 
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # the runs' processes start here: their ./mlruns, their ./wandb
+    for name, value in {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DIR": str(tmp_path)}.items():
+        monkeypatch.setenv(name, value)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     out = tmp_path / "lr"
     compare_runs(Comparison(vary={"learning_rate": [0.1, 0.2]}, examples=64, heldout_size=100, dataset="mnist",
                             data_dir=str(MNIST_DIR)),
-                 out_dir=out, formats=("gif",), jobs=2, progress=False, trackers=Trackers(mlflow=uri))
+                 out_dir=out, formats=("gif",), jobs=2, progress=False, trackers=Trackers(mlflow=uri, wandb="vizcallbacks-tests"))
     client = MlflowClient(uri)
     runs = {run.info.run_name: run for run in client.search_runs(["0"])}
     assert sorted(runs) == ["lr", "lr0.1", "lr0.2"]
@@ -249,6 +253,12 @@ def test_compare_logs_each_configuration_as_a_child_of_one_mlflow_run(tmp_path, 
         assert steps == sorted(panels)
     kept = {item.path for item in client.list_artifacts(parent)}
     assert {"movie.gif", "index.html", "summary.json", "summary.png"} <= kept
+    wandb_runs = {}
+    for run_dir in (tmp_path / "wandb").glob("offline-run-*"):
+        (log,) = run_dir.glob("run-*.wandb")
+        run = next(record.run for record in _wandb_records(log) if record.WhichOneof("record_type") == "run")
+        wandb_runs[run.display_name] = run.run_group
+    assert wandb_runs == {"lr0.1": "lr", "lr0.2": "lr"}
 
 
 def _frames_by_step_of_panels(run_dir) -> dict[int, np.ndarray]:
