@@ -32,11 +32,23 @@ def _frames_by_step(run_dir):
     return {record["step"]: (read_png(run_dir / record["file"]), record) for record in records}
 
 
-def _train(tmp_path, *flags):
-    out = tmp_path / "run"
-    assert main(["train", "--dataset", "mnist", "--data-dir", str(MNIST_DIR), "--max-steps", "120", "--out", str(out),
-                 "--format", "gif", "--quiet", *flags]) == 0
-    return out
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """`vizcallbacks train` on MNIST, 120 batches, logged to MLflow (a SQLite store) and to an
+    offline W&B run at once: (the folder it ran in, the run's folder, the MLflow URI)."""
+    require(MNIST_DIR, "MNIST")
+    need("mlflow", _MLFLOW)
+    need("wandb", _WANDB)
+    here = tmp_path_factory.mktemp("trained")
+    uri = f"sqlite:///{here / 'mlflow.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(here)  # MLflow's artifacts go to ./mlruns
+        for name, value in {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DIR": str(here)}.items():
+            patch.setenv(name, value)
+        assert main(["train", "--dataset", "mnist", "--data-dir", str(MNIST_DIR), "--max-steps", "120",
+                     "--out", str(here / "run"), "--format", "gif", "--quiet", "--mlflow", uri,
+                     "--wandb", "vizcallbacks-tests"]) == 0
+    return here, here / "run", uri
 
 
 # ---- MLflow ---------------------------------------------------------------------------------
@@ -55,14 +67,10 @@ def _mlflow_images(client, run_id, tmp_path) -> dict[int, np.ndarray]:
 
 
 @pytest.mark.e2e
-def test_train_with_mlflow_leaves_one_run_with_the_frames_the_loss_and_the_movie(tmp_path, monkeypatch):
-    require(MNIST_DIR, "MNIST")
-    need("mlflow", _MLFLOW)
+def test_train_with_mlflow_leaves_one_run_with_the_frames_the_loss_and_the_movie(trained, tmp_path):
     from mlflow import MlflowClient
 
-    monkeypatch.chdir(tmp_path)  # MLflow's artifacts go to ./mlruns
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    out = _train(tmp_path, "--mlflow", uri)
+    _, out, uri = trained
     frames = _frames_by_step(out)
     client = MlflowClient(uri)
     (run,) = client.search_runs(["0"])
@@ -130,18 +138,12 @@ def _wandb_history(run_dir) -> list[dict]:
 
 
 @pytest.mark.e2e
-def test_train_with_wandb_offline_leaves_one_run_with_the_frames_the_loss_and_the_movie(tmp_path, monkeypatch):
-    require(MNIST_DIR, "MNIST")
-    need("wandb", _WANDB)
+def test_train_with_wandb_offline_leaves_one_run_with_the_frames_the_loss_and_the_movie(trained):
     from PIL import Image
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
-    out = _train(tmp_path, "--wandb", "vizcallbacks-tests")
+    here, out, _ = trained
     frames = _frames_by_step(out)
-    (run_dir,) = (tmp_path / "wandb").glob("offline-run-*")
+    (run_dir,) = (here / "wandb").glob("offline-run-*")
     # An image's file name does not carry its step: the history row it was logged in does.
     rows = {row["_step"]: row for row in _wandb_history(run_dir)}
     assert sorted(rows) == sorted(frames) and len(frames) == 7
