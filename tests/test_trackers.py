@@ -158,7 +158,7 @@ def test_train_with_wandb_offline_leaves_one_run_with_the_frames_the_loss_and_th
 # ---- which sinks a command makes ------------------------------------------------------------
 
 def test_the_trackers_make_one_sink_each_named_after_the_run_folder(tmp_path, monkeypatch):
-    from vizcallbacks.apps.trackers import RUN_FILES, Trackers
+    from vizcallbacks.apps.trackers import RUN_FILES, Trackers, comparison_trackers
 
     monkeypatch.chdir(tmp_path)
     trackers = Trackers(mlflow="sqlite:///mlflow.db", wandb="team")
@@ -168,6 +168,9 @@ def test_the_trackers_make_one_sink_each_named_after_the_run_folder(tmp_path, mo
     assert mlflow_sink.run_name == wandb_sink.run_name == "mnist" and wandb_sink.project == "team"
     assert [path.name for path in mlflow_sink.files] == list(RUN_FILES) and "movie.gif" in RUN_FILES
     assert not Trackers() and Trackers().sinks(tmp_path) == []
+    with pytest.raises(TypeError, match="trackers must be a vizcallbacks.apps.trackers.Trackers"):
+        with comparison_trackers("sqlite:///mlflow.db", tmp_path):
+            pass
     with pytest.raises(ValueError, match="wandb must be a non-empty string or None. Received: wandb=''"):
         Trackers(wandb="")
     with pytest.raises(TypeError, match="files must be a list of paths"):
@@ -239,7 +242,8 @@ def test_compare_logs_each_configuration_as_a_child_of_one_mlflow_run_and_in_one
     out = tmp_path / "lr"
     compare_runs(Comparison(vary={"learning_rate": [0.1, 0.2]}, examples=64, heldout_size=100, dataset="mnist",
                             data_dir=str(MNIST_DIR)),
-                 out_dir=out, formats=("gif",), jobs=2, progress=False, trackers=Trackers(mlflow=uri, wandb="vizcallbacks-tests"))
+                 out_dir=out, formats=("gif",), jobs=2, progress=False,
+                 trackers=Trackers(mlflow=uri, wandb="vizcallbacks-tests"))
     client = MlflowClient(uri)
     runs = {run.info.run_name: run for run in client.search_runs(["0"])}
     assert sorted(runs) == ["lr", "lr0.1", "lr0.2"]

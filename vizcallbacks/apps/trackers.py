@@ -100,7 +100,13 @@ def comparison_trackers(trackers: Trackers | None, out_dir) -> Iterator[Trackers
 
     Yields:
         The `Trackers` each run's sinks are made from.
+
+    Raises:
+        TypeError: `trackers` is not a `Trackers`.
     """
+    if trackers is not None and not isinstance(trackers, Trackers):
+        raise TypeError(f"trackers must be a vizcallbacks.apps.trackers.Trackers, such as "
+                        f"Trackers(mlflow='sqlite:///mlflow.db'), or None. Received: trackers={trackers!r}.")
     if not trackers:
         yield trackers
         return

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: the flags' module stays light
+    from ..trackers import Trackers
 
 
 def _number(text: str, convert, *, valid, what: str):
@@ -232,7 +236,7 @@ def add_tracker_flags(parser) -> None:
                             "on disk (pip install 'vizcallbacks[wandb]')")
 
 
-def trackers(args):
+def trackers(args) -> Trackers | None:
     """The `Trackers` that `--mlflow` and `--wandb` ask for; None without either.
 
     Args:
