@@ -31,6 +31,8 @@ _EXPORTS = {
     "MovieSink": "sinks",
     "TensorBoardSink": "sinks",
     "NotebookSink": "sinks",
+    "MLflowSink": "sinks",
+    "WandbSink": "sinks",
     "open_run": "record.reader",
 }
 

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["is_int", "is_real", "check_bool", "check_positive_int", "check_int_in_range", "check_non_negative_int",
+__all__ = ["is_int", "is_real", "check_bool", "check_optional_name", "check_positive_int", "check_int_in_range", "check_non_negative_int",
            "check_positive_number", "check_fps", "check_choice", "check_cmap", "check_path",
            "check_writable_dir", "check_rgb_frame", "available_cpus"]
 
@@ -66,6 +66,21 @@ def check_bool(value, argument: str) -> bool:
     """
     if not isinstance(value, bool):
         raise TypeError(f"{argument} must be True or False. Received: {argument}={value!r}.")
+    return value
+
+
+def check_optional_name(value, argument: str) -> str | None:
+    """`value`, once known to be a non-empty string or None (a run's name, a project).
+
+    Args:
+        value: what the caller received.
+        argument: the argument's name (`"run_name"`).
+
+    Raises:
+        ValueError: anything else.
+    """
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ValueError(f"{argument} must be a non-empty string or None. Received: {argument}={value!r}.")
     return value
 
 

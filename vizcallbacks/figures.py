@@ -171,21 +171,23 @@ def figures_from_logs(logs: Mapping) -> dict[str, float | None]:
     return {row.key: row.from_logs(logs) for row in FIGURES if row.logs}
 
 
-def figures_of(record) -> dict[str, float]:
+def figures_of(record, *, finite: bool = False) -> dict[str, float]:
     """The figures a record holds, None values left out, in table order: what TensorBoard
     writes as scalars.
 
     Args:
         record: a Mapping (a manifest line) or an object with the figures as attributes
             (a `FrameRecord`, a manifest line as a namespace).
+        finite: leave out NaN and infinities too (what the trackers log as metrics).
 
     Returns:
         key -> value as a float.
     """
     get = record.get if isinstance(record, Mapping) else lambda key: getattr(record, key, None)
     values = {key: get(key) for key in FIGURE_KEYS}
-    return {key: float(value) for key, value in values.items()
-            if value is not None and not isinstance(value, bool) and isinstance(value, (int, float, np.number))}
+    found = {key: float(value) for key, value in values.items()
+             if value is not None and not isinstance(value, bool) and isinstance(value, (int, float, np.number))}
+    return {key: value for key, value in found.items() if math.isfinite(value)} if finite else found
 
 
 def _scalar(value) -> float | None:

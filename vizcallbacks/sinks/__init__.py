@@ -7,7 +7,10 @@ finish, abort), in a file of its own, and none imports another:
 - ``tensorboard.py``: `TensorBoardSink`, image summaries and scalars for ``tensorboard --logdir``
   (``PlotConvCallback(tensorboard_dir=...)``);
 - ``notebook.py``: `NotebookSink`, the latest frame live in the running notebook cell
-  (``PlotConvCallback(live=True)``).
+  (``PlotConvCallback(live=True)``);
+- ``mlflow.py``: `MLflowSink`, images at their steps, figures as metrics and the movies as
+  artifacts in an MLflow run (``vizcallbacks[mlflow]``);
+- ``wandb.py``: `WandbSink`, the same in a Weights & Biases run (``vizcallbacks[wandb]``).
 
 ``folder.py`` is not a sink: `FramesFolder` holds the rules for what a frames folder and its
 manifest already contain (refuse to lose frames, resume after them, repair a torn line).
@@ -29,12 +32,15 @@ from ..framefiles import MANIFEST_NAME
 from .base import NamedRecord, Sink
 from .folder import FramesFolder
 from .manifest import ManifestSink
+from .mlflow import MLflowSink
 from .movie import MovieSink
 from .notebook import NotebookSink
 from .png import PngSink
 from .tensorboard import TensorBoardSink
+from .wandb import WandbSink
 
-__all__ = ["Sink", "NamedRecord", "frame_sinks", "PngSink", "ManifestSink", "MovieSink", "TensorBoardSink", "NotebookSink", "FramesFolder"]
+__all__ = ["Sink", "NamedRecord", "frame_sinks", "PngSink", "ManifestSink", "MovieSink", "TensorBoardSink", "NotebookSink", "MLflowSink",
+           "WandbSink", "FramesFolder"]
 
 
 def frame_sinks(frames_dir=None, manifest_path=None, *, digits: tuple[int, int] = (2, 4), overwrite: bool = False,

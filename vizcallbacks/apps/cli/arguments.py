@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: the flags' module stays light
+    from ..trackers import Trackers
 
 
 def _number(text: str, convert, *, valid, what: str):
@@ -214,3 +218,42 @@ def style_from_flags(args, **fixed):
     from ...render.style import FrameStyle
 
     return FrameStyle(**{**style_fields(args), **fixed})
+
+
+def add_tracker_flags(parser) -> None:
+    """`--mlflow URI` and `--wandb PROJECT`, the same on every command that makes frames.
+
+    Args:
+        parser: the command's parser.
+    """
+    group = parser.add_argument_group("experiment trackers")
+    group.add_argument("--mlflow", default=None, metavar="URI",
+                       help="also log the frames (images at their steps), the figures (metrics) and the movie "
+                            "(artifact) to MLflow at URI: sqlite:///mlflow.db, http://host:5000 "
+                            "(pip install 'vizcallbacks[mlflow]')")
+    group.add_argument("--wandb", default=None, metavar="PROJECT",
+                       help="the same into Weights & Biases project PROJECT; WANDB_MODE=offline keeps the run "
+                            "on disk (pip install 'vizcallbacks[wandb]')")
+
+
+def trackers(args) -> Trackers | None:
+    """The `Trackers` that `--mlflow` and `--wandb` ask for; None without either.
+
+    Args:
+        args: the parsed flags.
+    """
+    from ..trackers import Trackers
+
+    found = Trackers(mlflow=getattr(args, "mlflow", None), wandb=getattr(args, "wandb", None))
+    return found or None
+
+
+def tracker_sinks(args, out_dir) -> list:
+    """The sinks of `--mlflow` and `--wandb` for a run written in `out_dir`, named after it.
+
+    Args:
+        args: the parsed flags.
+        out_dir: the run's folder.
+    """
+    found = trackers(args)
+    return [] if found is None else found.sinks(out_dir)

@@ -76,6 +76,7 @@ def add_parser(commands) -> None:
                              "(then: tensorboard --logdir LOGDIR)")
     parser.add_argument("--overwrite", action="store_true", help="replace a comparison already in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    arguments.add_tracker_flags(parser)
     parser.set_defaults(run=run)
 
 
@@ -137,7 +138,8 @@ def run(args) -> int:
     style = COMPARE_STYLE.replace(layers=tuple(args.layers), channels=(args.channel,), cell_px=args.cell_px)
     result = compare_runs(comparison, out_dir=args.out, style=style, formats=args.format, fps=args.fps,
                           executor=make_executor(args.executor, jobs=args.jobs, scheduler=args.scheduler),
-                          overwrite=args.overwrite, progress=not args.quiet, tensorboard_dir=args.tensorboard)
+                          overwrite=args.overwrite, progress=not args.quiet, tensorboard_dir=args.tensorboard,
+                          trackers=arguments.trackers(args))
     for run_result in result.runs:
         final = run_result.records[-1]
         print(f"{run_result.name}: {run_result.steps:,} updates, {run_result.examples_seen:,} examples, "

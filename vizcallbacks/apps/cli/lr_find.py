@@ -62,6 +62,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--seed", type=arguments.non_negative, default=0, help="initial weights and example order (default 0)")
     parser.add_argument("--overwrite", action="store_true", help="replace a test already in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    arguments.add_tracker_flags(parser)
     parser.set_defaults(run=run)
 
 
@@ -84,7 +85,8 @@ def run(args) -> int:
                          divergence_factor=args.divergence_factor, fraction=args.fraction,
                          image_indices=args.images)
     result = lr_find(spec, out_dir=args.out, style=LR_FIND_STYLE.replace(layers=tuple(args.layers)),
-                     formats=args.format, fps=args.fps, overwrite=args.overwrite, progress=not args.quiet)
+                     formats=args.format, fps=args.fps, overwrite=args.overwrite, progress=not args.quiet,
+                     sinks=arguments.tracker_sinks(args, args.out))
     print(f"{len(result.losses)} batches, lr {result.learning_rates[0]:.3g} to {result.learning_rates[-1]:.3g}; "
           f"{result.frame_count} frames in {result.manifest_path}")
     for movie in result.movies:

@@ -45,6 +45,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--tensorboard", type=arguments.tensorboard_folder, default=None, metavar="DIR",
                         help="also write the frames and figures to TensorBoard's event files in DIR")
     parser.add_argument("--overwrite", action="store_true", help="replace frames and movies already in NEW")
+    arguments.add_tracker_flags(parser)
     parser.set_defaults(run=run)
 
 
@@ -64,6 +65,7 @@ def run(args) -> int:
         from ...sinks import TensorBoardSink
 
         sinks.append(TensorBoardSink(args.tensorboard))
+    sinks += arguments.tracker_sinks(args, args.out)
     result = render_run(args.run_dir, args.out, style_changes=arguments.style_fields(args), images=args.images,
                         formats=args.format, fps=args.fps, sinks=sinks, overwrite=args.overwrite)
     for movie in result.movies:

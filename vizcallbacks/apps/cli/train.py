@@ -14,6 +14,7 @@ EXAMPLE = """example:
   vizcallbacks train --dataset fashion_mnist --epochs 1 --every 20 --out output/fashion_mnist
   vizcallbacks train --dataset mnist --max-steps 300 --images 0,1,2,3 --format gif
   vizcallbacks train --max-steps 300 --tensorboard logs/run1 && tensorboard --logdir logs
+  vizcallbacks train --dataset mnist --max-steps 300 --mlflow sqlite:///mlflow.db --wandb my-project
   vizcallbacks train --dataset series --out output/series     # the notes' LSTM, MAE in the stamp
   vizcallbacks train --dataset tokens --out output/tokens     # the notes' Conv1D text model
 """
@@ -63,6 +64,7 @@ def add_parser(commands) -> None:
                              "(then: tensorboard --logdir DIR)")
     parser.add_argument("--overwrite", action="store_true", help="replace frames and movies already in DIR")
     parser.add_argument("--quiet", action="store_true", help="no Keras progress bar")
+    arguments.add_tracker_flags(parser)
     parser.set_defaults(run=run)
 
 
@@ -134,7 +136,8 @@ def run(args) -> int:
                               seed=args.seed, verbose=0 if args.quiet else 2),
             every_n_batches=args.every, image_indices=args.images, style=arguments.style_from_flags(args),
             formats=args.format, fps=args.fps, data_dir=args.data_dir, overwrite=args.overwrite,
-            sinks=[TensorBoardSink(args.tensorboard)] if args.tensorboard else [])
+            sinks=([TensorBoardSink(args.tensorboard)] if args.tensorboard else [])
+            + arguments.tracker_sinks(args, out_dir))
     if result.faults:
         print(fault_line(result, formats=args.format), file=sys.stderr)
         return EXIT_FAULT

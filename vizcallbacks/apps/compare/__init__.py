@@ -39,6 +39,7 @@ from ...checks import check_fps
 from ...framefiles import MANIFEST_NAME, RUNS_DIR, read_manifest
 from ...render.style import FrameStyle
 from ...sinks.tensorboard import check_tensorboard_dir
+from ..trackers import comparison_trackers
 from ..train import MOVIE_FORMATS, check_formats
 from .backends import BACKENDS, configured_backend
 from .compose import write_movie
@@ -68,7 +69,7 @@ _LEGACY_STYLE = {"layers": "layers", "channel": "channels", "cell_px": "cell_px"
 def compare_runs(comparison: Comparison | None = None, *, out_dir="output/compare", style: FrameStyle | None = None,
                  formats: Sequence[str] = MOVIE_FORMATS, fps: float = 6, executor: str | Executor = "local",
                  jobs: int | None = None, overwrite: bool = False, progress: bool = True, tensorboard_dir=None,
-                 **legacy) -> CompareResult:
+                 trackers=None, **legacy) -> CompareResult:
     """Train the default CNN once per configuration and seed of `comparison` and compare the
     configurations side by side. Runs of one seed start from the same initial weights and
     read the same stream of examples (one shuffled permutation per epoch, from the seed);
@@ -114,6 +115,9 @@ def compare_runs(comparison: Comparison | None = None, *, out_dir="output/compar
         progress: show progress bars on stderr.
         tensorboard_dir: a folder for TensorBoard's logs, written as each run trains: its
             panels and figures in `tensorboard_dir/<run name>/`; None for none.
+        trackers: experiment trackers (`vizcallbacks.apps.trackers.Trackers`): each run is
+            logged as it trains, under its name, nested under one parent run in MLflow
+            (which keeps the movies, page and summary), in one group in W&B; None for none.
         **legacy: the keywords of version 0.x, for one release, each with a
             DeprecationWarning: `Comparison`'s fields (vary=..., seeds=..., ...), layers,
             channel, cell_px and cmap (`style`), and scheduler (`executor="dask"`).
@@ -136,8 +140,9 @@ def compare_runs(comparison: Comparison | None = None, *, out_dir="output/compar
     tensorboard_dir = check_tensorboard_dir(tensorboard_dir, "tensorboard_dir (--tensorboard)")
     out_dir, earlier = set_earlier_aside(Path(out_dir), overwrite)
     try:
-        result = _compare(out_dir, comparison, style, executor, formats=formats, fps=fps, progress=progress,
-                          tensorboard_dir=tensorboard_dir)
+        with comparison_trackers(trackers, out_dir) as for_runs:
+            result = _compare(out_dir, comparison, style, executor, formats=formats, fps=fps, progress=progress,
+                              tensorboard_dir=tensorboard_dir, trackers=for_runs)
     except BaseException:
         put_earlier_back(out_dir, earlier)
         raise
@@ -222,7 +227,7 @@ def _check_against_data(comparison: Comparison) -> None:
 
 
 def _compare(out_dir: Path, comparison: Comparison, style: FrameStyle, executor: Executor, *, formats, fps, progress,
-             tensorboard_dir) -> CompareResult:
+             tensorboard_dir, trackers=None) -> CompareResult:
     """`compare_runs` once its arguments are checked and `out_dir` is clear: train, compose, summarise."""
     seeds = comparison.seed_list
     options = RunOptions(schedule=comparison.schedule, dataset=comparison.dataset, data_dir=comparison.data_dir,
@@ -230,7 +235,8 @@ def _compare(out_dir: Path, comparison: Comparison, style: FrameStyle, executor:
                          image_indices=comparison.image_indices, style=style,
                          threads_per_run=int(comparison.threads_per_run), progress=progress,
                          backend=configured_backend(),
-                         tensorboard_dir=None if tensorboard_dir is None else str(tensorboard_dir))
+                         tensorboard_dir=None if tensorboard_dir is None else str(tensorboard_dir),
+                         trackers=trackers)
     plan = make_plan(out_dir, comparison, options)
     summaries, train_wall_s = _run(plan, executor, progress=progress)
     runs = plan.runs({spec.name: _run_records(out_dir, spec.name) for spec in plan.specs})

@@ -26,6 +26,7 @@ import numpy as np
 
 from ...framefiles import MANIFEST_NAME, write_atomically
 from ...render.style import FrameStyle
+from ..trackers import Trackers
 from .backends import prepare_process
 from .configs import Config
 from .schedule import PANELS_DIR, Schedule, heldout_indices, training_order
@@ -54,6 +55,8 @@ class RunOptions:
         progress: show a progress bar on stderr.
         backend: the Keras backend every run uses (see `backends.BACKENDS`).
         tensorboard_dir: a folder for TensorBoard's logs, the run's in `<name>/`; None for none.
+        trackers: the experiment trackers each run is logged to (`apps.trackers.Trackers`),
+            under its name; None for none.
     """
 
     schedule: Schedule
@@ -67,6 +70,7 @@ class RunOptions:
     progress: bool
     backend: str = "tensorflow"
     tensorboard_dir: str | None = None
+    trackers: Trackers | None = None
 
 
 #: A run's figures written as TensorBoard scalars, under their manifest names.
@@ -275,8 +279,8 @@ def panel_record(fields: Mapping, *, align: str, wall_time: float | None = None)
 
 def run_pipeline(spec: RunSpec, render, *, background: bool = False, first=()):
     """A run's frame pipeline: its panels sent to the panel PNGs, then the manifest, and to
-    TensorBoard when asked for. Drawn in the caller's thread by default, in order: the
-    run's threads are the comparison's to measure.
+    TensorBoard and the experiment trackers when asked for. Drawn in the caller's thread by
+    default, in order: the run's threads are the comparison's to measure.
 
     Args:
         spec: the run.
@@ -295,6 +299,8 @@ def run_pipeline(spec: RunSpec, render, *, background: bool = False, first=()):
     views = ([] if spec.options.tensorboard_dir is None else
              [TensorBoardSink(Path(spec.options.tensorboard_dir) / spec.name, tag="panel",
                               scalars=TENSORBOARD_SCALARS)])
+    if spec.options.trackers:
+        views += spec.options.trackers.sinks(run_dir, run_name=spec.name)
     sinks = frame_sinks(run_dir / PANELS_DIR, run_dir / MANIFEST_NAME, overwrite=True, append=False, then=views)
     return FramePipeline(render, [*first, *sinks], background=background)
 

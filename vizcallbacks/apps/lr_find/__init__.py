@@ -91,7 +91,7 @@ def _prepare_out_dir(out_dir, overwrite: bool) -> Path:
 # long: the steps of one test, in order, each a few lines
 def lr_find(spec: RangeTestSpec | None = None, *, out_dir="output/lr_find", style: FrameStyle | None = None,
             formats: Sequence[str] = ("gif", "mp4"), fps: float = 15, overwrite: bool = False, progress: bool = True,
-            **legacy) -> LRFindResult:
+            sinks: Sequence = (), **legacy) -> LRFindResult:
     """A learning-rate range test on the default CNN: the learning rate rises
     exponentially from `min_lr` to `max_lr` over `batches` batches (one batch per epoch,
     set by `keras.callbacks.LearningRateScheduler`), every batch's loss is recorded and
@@ -113,6 +113,8 @@ def lr_find(spec: RangeTestSpec | None = None, *, out_dir="output/lr_find", styl
         fps: the movies' frames per second.
         overwrite: replace a test already in `out_dir`.
         progress: show a progress bar on stderr.
+        sinks: more outputs (`TensorBoardSink`, `MLflowSink`, `WandbSink`, ...), sent every
+            batch's frame after the frames, manifest and movies.
         **legacy: the keywords of version 0.x, for one release, each with a
             DeprecationWarning: `RangeTestSpec`'s fields (min_lr=..., batches=...), and
             layers, channel, cell_px and cmap (`style`).
@@ -125,6 +127,7 @@ def lr_find(spec: RangeTestSpec | None = None, *, out_dir="output/lr_find", styl
         ValueError: an argument is not valid, or does not fit the dataset.
         FileExistsError: `out_dir` holds a test and `overwrite` is False.
     """
+    from ...callback_arguments import check_sinks
     from ..train import check_formats
 
     spec, style = _with_legacy(spec, style, legacy)
@@ -133,7 +136,7 @@ def lr_find(spec: RangeTestSpec | None = None, *, out_dir="output/lr_find", styl
     out_dir = _prepare_out_dir(out_dir, overwrite)
     data = _load(spec)
     test, found, frame_count, movies = _train(data, spec, style, out_dir, formats=formats, fps=fps,
-                                              overwrite=overwrite, progress=progress)
+                                              overwrite=overwrite, progress=progress, more=check_sinks(sinks))
     smoothed = smooth(test.losses, spec.smoothing)
     summary_png = _summary_png(out_dir / "summary.png", test.learning_rates, test.losses, smoothed, found,
                                smoothing=spec.smoothing)
@@ -214,7 +217,8 @@ def _load(spec: RangeTestSpec) -> _Data:
                  shown_labels=y_test[shown], class_names=tuple(class_names))
 
 
-def _train(data: _Data, spec: RangeTestSpec, style: FrameStyle, out_dir: Path, *, formats, fps, overwrite, progress):
+def _train(data: _Data, spec: RangeTestSpec, style: FrameStyle, out_dir: Path, *, formats, fps, overwrite, progress,
+           more=()):
     """The test itself: one batch per epoch, the learning rate set per epoch, a frame per
     batch sent through the pipeline, then the suggestion's frame, sent last."""
     import keras
@@ -223,7 +227,7 @@ def _train(data: _Data, spec: RangeTestSpec, style: FrameStyle, out_dir: Path, *
     from ...pipeline import FramePipeline
     from ...plotter import ConvPlotter
     from .callback import RangeTest
-    from .frames import Conclusion, EveryBatch, draw
+    from .frames import Conclusion, EveryBatch, batches_only, draw
     from ...record import ActivationRecorder
     from .strip import LossStrip
 
@@ -237,7 +241,7 @@ def _train(data: _Data, spec: RangeTestSpec, style: FrameStyle, out_dir: Path, *
     store = ActivationRecorder(out_dir, plotter, labels=data.shown_labels,
                                digits=(max(2, len(str(spec.batches))), 4))
     store.start(overwrite=True)  # the folder's frames were just replaced too
-    pipeline = FramePipeline(functools.partial(draw, plotter, store), [store, *sinks])
+    pipeline = FramePipeline(functools.partial(draw, plotter, store), [store, *sinks, *map(batches_only, more)])
     try:
         model.fit(data.x, data.y, batch_size=spec.batch_size, epochs=lr_range.batches, steps_per_epoch=1,
                   shuffle=False, verbose=0, callbacks=[keras.callbacks.LearningRateScheduler(lr_range), test,
