@@ -100,10 +100,15 @@
               "converges bottom up turns yellow from the top row down."
             : "Linear CKA of each layer's activations with the previous frame's (1: unchanged); the map to " +
               "the final state comes when the run ends.");
+    // The colours span the values shown, from a tenth below the lowest to 1: CKA of a layer
+    // with a state of its own run rarely falls far, and a 0..1 scale would show one colour.
+    var known = [].concat.apply([], cka.values).filter(function (value) { return value !== null; });
+    var low = Math.min(0.9, Math.floor(Math.min.apply(null, known.concat([1])) * 10) / 10);
+    text("div", {"class": "dyn-note"}, shown.box, "Colour: " + low.toFixed(1) + " (dark) to 1 (yellow).");
     var names = cka.layers.map(function (name) { return text("div", {}, shown.labels, name); });
     var canvas = cellCanvas(shown.plot, count, cka.layers.length, function (x, y) {
       var value = cka.values[y][x];
-      return value === null ? [238, 240, 243] : viridis(value);
+      return value === null ? [238, 240, 243] : viridis((value - low) / (1 - low));
     });
     canvas.setAttribute("class", "dyn-map");
     canvas.style.height = (cka.layers.length * 18) + "px";
@@ -142,6 +147,10 @@
     var dead = dyn.dead;
     var shown = panel("dead", "Dead units per layer",
       "The fraction of each layer's units that output zero (ReLU) or saturate (sigmoid, tanh) on every probe input.");
+    // The scale: 0 to the tenth above the highest fraction (at least 10%), said at the top left.
+    var highest = Math.max.apply(null, [].concat.apply([], dead.values).filter(function (v) { return v !== null; }).concat([0]));
+    var top = Math.max(0.1, Math.ceil(highest * 10) / 10);
+    text("div", {"class": "dyn-scale"}, shown.plot, percent(top));
     var svg = el("svg", {"class": "dyn-lines", viewBox: "0 0 " + count + " 100", preserveAspectRatio: "none"}, shown.plot, SVG);
     [0, 50, 100].forEach(function (y) {
       el("line", {x1: 0, x2: count, y1: y, y2: y, stroke: "#eef0f3", "vector-effect": "non-scaling-stroke"}, svg, SVG);
@@ -150,7 +159,7 @@
       var colour = LINES[layer % LINES.length], d = "", pen = "M";
       dead.values[layer].forEach(function (value, x) {
         if (value === null) { pen = "M"; return; }
-        d += pen + (x + 0.5) + " " + (100 - value * 100).toFixed(2) + " "; pen = "L";
+        d += pen + (x + 0.5) + " " + (100 - value / top * 100).toFixed(2) + " "; pen = "L";
       });
       el("path", {d: d, fill: "none", stroke: colour, "stroke-width": 1.8, "vector-effect": "non-scaling-stroke"}, svg, SVG);
       return text("div", {"style": "color:" + colour}, shown.labels, name);
