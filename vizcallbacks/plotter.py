@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from .analysis.frame import FrameDynamics
 from .capture.layers import KINDS
 from .capture.probe import ActivationProbe, Activations, PendingActivations, check_model, input_count
 from .render import GridRenderer, Stamp, prepare_images
@@ -97,17 +98,22 @@ class ConvPlotter:
         """
         return self.probe.dispatch()
 
-    def render(self, activations: Activations, stamp: Stamp = Stamp()) -> np.ndarray:
+    def render(self, activations: Activations, stamp: Stamp = Stamp(), *,
+               dynamics: FrameDynamics | None = None) -> np.ndarray:
         """Draw a frame from a forward pass (safe in another thread than `capture`'s).
 
         Args:
             activations: what `capture` returned.
             stamp: where training stands, printed at the top.
+            dynamics: what the analysis knows at this frame, drawn in the room that
+                `FrameStyle(show_dynamics=True)` keeps (see `GridRenderer.render`).
 
         Returns:
             The frame, a (height, width, 3) uint8 RGB array.
         """
-        return self.renderer.render(activations, stamp)
+        if dynamics is None:  # a renderer_factory's renderer may not take the keyword
+            return self.renderer.render(activations, stamp)
+        return self.renderer.render(activations, stamp, dynamics=dynamics)
 
     def __call__(self, *, epoch: int | None = None, batch: int | None = None, accuracy: float | None = None,
                  loss: float | None = None, mae: float | None = None) -> np.ndarray:

@@ -18,9 +18,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..analysis.frame import FrameDynamics
 from ..capture.layers import LayerView
 from ..capture.probe import Activations
 from .cells import CELL_DRAWERS, Patch
+from .dynamics import DynamicsPainter, check_frame_dynamics, dynamics_room
 from .heads import make_reader
 from .normalize import Normalizer
 from .options import resolve_channels, rows_per_image
@@ -118,6 +120,7 @@ class GridRenderer:
         #: Each column's header, top to bottom: (line, "name" | "class" | "shape").
         self.headers = self._header_texts()
         self._layout()
+        self._dynamics = self._dynamics_painter() if style.show_dynamics else None
         self._text = TextLayer(self._draw_static_text())
         self._input_rgb = self.input.rgb_patches()
 
@@ -152,7 +155,8 @@ class GridRenderer:
         cell = self.cell_px
         self._show_channels = max(self.rows_per_image) > 1
         self._grid_left = _PAD + _LABEL_W + (_CHANNEL_W if self._show_channels else 0)
-        self._grid_top = _STAMP_H + max(len(lines) for lines in self.headers) * LINE + 4
+        room = dynamics_room(self.style.show_dynamics)  # none unless shown: the frame as before
+        self._grid_top = _STAMP_H + room.header_px + max(len(lines) for lines in self.headers) * LINE + 4
         widths = self._widths
         self._col_x = [self._grid_left + sum(widths[:i]) + i * _COL_GAP for i in range(len(widths))]
         self._block_y, self._row_y = [], []
@@ -160,11 +164,16 @@ class GridRenderer:
         for rows in self.rows_per_image:
             self._block_y.append(y)
             self._row_y.append([y + r * (cell + _ROW_GAP) for r in range(rows)])
-            y += rows * cell + (rows - 1) * _ROW_GAP + _BLOCK_GAP
+            y += max(rows * cell + (rows - 1) * _ROW_GAP, room.block_px) + _BLOCK_GAP
         width = self._col_x[-1] + widths[-1] + _PAD
         height = y - _BLOCK_GAP + _PAD
         # Even sizes, so that H.264 takes frames as they are.
         self.frame_size = (height + height % 2, width + width % 2)
+
+    def _dynamics_painter(self) -> DynamicsPainter:
+        return DynamicsPainter(names=[view.name for view in self.views], column_x=self._col_x[1:],
+                               column_widths=[width + _COL_GAP - 1 for width in self._widths[1:]],
+                               block_tops=self._block_y, label_x=_PAD, label_width=_LABEL_W - 8, row_y=_STAMP_H)
 
     def _draw_static_text(self):
         from PIL import Image, ImageDraw
@@ -211,18 +220,32 @@ class GridRenderer:
         return slice(top, top + self.cell_px), slice(left, left + self._widths[column])
 
     # ---- per frame ---------------------------------------------------------------
-    def render(self, activations: Activations, stamp: Stamp = Stamp()) -> np.ndarray:
+    def render(self, activations: Activations, stamp: Stamp = Stamp(), *,
+               dynamics: FrameDynamics | None = None) -> np.ndarray:
         """Draw one frame.
 
         Args:
             activations: a probe's forward pass over this renderer's images.
             stamp: where training stands, printed at the top.
+            dynamics: what the analysis knows at this frame (each input's right/wrong
+                history, each layer's dead fraction), drawn in the room that
+                `FrameStyle(show_dynamics=True)` keeps; None draws the frame without.
 
         Returns:
             The frame, (height, width, 3) uint8, `frame_size` large, every colour from
             `palette`.
+
+        Raises:
+            TypeError, ValueError: dynamics that are not a `FrameDynamics` of this
+                frame's inputs, or given to a renderer whose style keeps no room for them.
         """
-        indices = self._text.compose(self._text_groups(activations, stamp))
+        groups = self._text_groups(activations, stamp)
+        if dynamics is not None:
+            dynamics = check_frame_dynamics(dynamics, input_count(self.images), has_room=self._dynamics is not None)
+            groups.extend(self._dynamics.text_groups(dynamics))
+        indices = self._text.compose(groups)
+        if dynamics is not None:
+            self._dynamics.paint(indices, dynamics)
         self._paste(indices, 0, self.input.patches(self.reader.predicted(activations)))
         for column, (drawer, output) in enumerate(zip(self.drawers, activations.outputs), start=1):
             self._paste(indices, column, drawer.patches(output))

@@ -18,7 +18,7 @@ import types
 from collections.abc import Mapping, Sequence
 
 from ..capture.layers import check_layer_choice
-from ..checks import check_choice, check_cmap, check_int_in_range, is_int
+from ..checks import check_bool, check_choice, check_cmap, check_int_in_range, is_int
 from .inputs import check_vocabulary
 from .normalize import NORMALIZATIONS
 from .options import CELL_PX_RANGE, check_channels
@@ -47,6 +47,10 @@ class FrameStyle:
         vocabulary: for a model that takes token ids, the words to show them as: a list
             (index = id, as `TextVectorization.get_vocabulary()` gives), or a mapping
             from id to word or from word to id; without it the ids are shown.
+        show_dynamics: room in every frame for the learning dynamics passed with each frame
+            (`render(..., dynamics=FrameDynamics(...))`): a right/wrong timeline under each
+            input's label and a row of dead fractions above the columns. The room is kept
+            from the first frame, so every frame of a run has the same size.
 
     Raises:
         TypeError, ValueError: a field is not valid; the message names it, says what was
@@ -61,6 +65,7 @@ class FrameStyle:
     cell_px: int = 56
     class_names: tuple[str, ...] | None = None
     vocabulary: Mapping[int, str] | None = None
+    show_dynamics: bool = False
 
     def __post_init__(self):
         layers = check_layer_choice(self.layers)
@@ -73,6 +78,7 @@ class FrameStyle:
         self._set("class_names", _check_class_names(self.class_names))
         vocabulary = check_vocabulary(self.vocabulary)
         self._set("vocabulary", None if vocabulary is None else types.MappingProxyType(vocabulary))
+        check_bool(self.show_dynamics, "show_dynamics")
 
     def _set(self, name: str, value) -> None:
         object.__setattr__(self, name, value)

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from ...checks import check_path
 from ...framefiles import MANIFEST_NAME, read_manifest, write_atomically
-from .data import missing_frames, page_data
+from .data import missing_frames, page_data, page_url
+from .dynamics import dynamics_data
 from .template import GENERATOR, render_page
 
 __all__ = ["write_page", "write_page_at_end", "PAGE_NAME"]
@@ -77,6 +78,7 @@ def write_page(run_dir, *, manifest=None, out_path=None) -> Path:
             "manifest of a run that made at least one frame."
         )
     data = page_data(run_dir, manifest_path, entries, out_path.parent)
+    data["dynamics"] = dynamics_data(run_dir, lambda path: page_url(path, out_path.parent))
     missing = missing_frames(data, out_path.parent)
     if missing:
         warnings.warn(

@@ -16,7 +16,7 @@ from pathlib import Path
 from ...figures import FIGURE_KEYS, FIGURES, figure
 from ...framefiles import MANIFEST_NAME, RUNS_DIR, read_manifest
 
-__all__ = ["page_data", "missing_frames"]
+__all__ = ["page_data", "missing_frames", "page_url"]
 
 # Curve colours of the runs, in order (colour-blind friendly, readable on white).
 _RUN_COLOURS = ("#2563eb", "#dc2626", "#059669", "#9333ea", "#d97706", "#0891b2", "#db2777", "#4b5563")
@@ -85,6 +85,16 @@ def _url(target: Path, page_dir: Path) -> str:
     except ValueError:
         return target.resolve().as_uri()
     return urllib.parse.quote(relative.replace(os.sep, "/"))
+
+
+def page_url(target: Path, page_dir: Path) -> str:
+    """`target` as the page refers to it (see `_url`), for the other files a page shows.
+
+    Args:
+        target: a file the page shows.
+        page_dir: the folder of the page.
+    """
+    return _url(target, page_dir)
 
 
 def _number(value):

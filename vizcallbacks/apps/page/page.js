@@ -231,6 +231,7 @@
     });
     charts.forEach(function (chart) { chart.move(index); });
     for (var k = 1; k <= 3; k++) { preload(index + k); }
+    viewer.dispatchEvent(new CustomEvent("frameshown", {detail: index}));  // for page_dynamics.js
   }
 
   function play() {
@@ -250,6 +251,7 @@
   playButton.addEventListener("click", function () { if (timer === null) { play(); } else { pause(); } });
   speed.addEventListener("change", function () { if (timer !== null) { pause(); play(); } });
   scrubber.addEventListener("input", function () { pause(); show(Number(scrubber.value)); });
+  viewer.addEventListener("showframe", function (event) { pause(); show(event.detail); });  // a panel's click
 
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey) { return; }

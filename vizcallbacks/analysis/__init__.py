@@ -1,0 +1,1 @@
+"""The analyse stage: numbers over training time, read from records."""
