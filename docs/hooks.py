@@ -98,3 +98,43 @@ def _own_docstring(value) -> bool:
     if dataclasses.is_dataclass(value) and doc and doc.startswith(f"{value.__name__}("):
         return False
     return bool(doc and doc.strip())
+
+
+def fence_doctests(text: str) -> str:
+    """Doctest blocks (`>>>` lines and their output, up to a blank line) of a docstring, fenced
+    as Python console code at their own indentation (an `Example:` admonition indents them):
+    Markdown would read `>>>` as nested quotes.
+
+    Args:
+        text: a docstring, dedented.
+
+    Returns:
+        The docstring with each such block between ```pycon fences.
+    """
+    lines, indent = [], None  # indent: the open block's, None outside one
+    for line in text.splitlines():
+        if indent is None and line.lstrip().startswith(">>>"):
+            indent = line[:len(line) - len(line.lstrip())]
+            lines.append(f"{indent}```pycon")
+        elif indent is not None and not line.strip():
+            lines.append(f"{indent}```")
+            indent = None
+        lines.append(line)
+    if indent is not None:
+        lines.append(f"{indent}```")
+    return "\n".join(lines)
+
+
+class DoctestBlocks:
+    """A griffe extension (mkdocs.yml: the python handler's `extensions`) that fences each
+    docstring's doctest blocks as it is loaded (see `fence_doctests`)."""
+
+    def on_instance(self, *, obj, **kwargs) -> None:
+        """Griffe calls this for every object it loads.
+
+        Args:
+            obj: the object; its docstring, if any, is changed in place.
+            **kwargs: what else griffe passes (unused).
+        """
+        if obj.docstring is not None:
+            obj.docstring.value = fence_doctests(obj.docstring.value)
