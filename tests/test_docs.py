@@ -85,3 +85,12 @@ def test_a_public_name_left_out_of_the_api_reference_is_named():
     problems = _hooks().undocumented_names({"vizcallbacks.PlotConvCallback"})
     assert "load_dataset is missing (add '::: vizcallbacks.demos.datasets.load_dataset')" in problems
     assert not any(problem.startswith("PlotConvCallback") for problem in problems)
+
+
+def test_doctest_blocks_are_fenced_as_code_at_their_own_indentation():
+    need("mkdocs", INSTALL)
+    text = "Makes a frame.\n\n>>> frame = plot_conv(model, x)\n>>> frame.shape\n(120, 400, 3)\n\nExample:\n" \
+           "    >>> sink.open()\n    ...     more\n"
+    assert _hooks().fence_doctests(text) == (
+        "Makes a frame.\n\n```pycon\n>>> frame = plot_conv(model, x)\n>>> frame.shape\n(120, 400, 3)\n```\n\n"
+        "Example:\n    ```pycon\n    >>> sink.open()\n    ...     more\n    ```")
