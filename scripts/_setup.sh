@@ -1,6 +1,6 @@
 # Sourced by the scripts: a virtual environment in .venv with this package installed
 # (editable) and a Keras backend: TensorFlow's CPU build, unless .venv has a tensorflow
-# already. With "test", also the test extra and the other two backends, JAX and PyTorch,
+# already. With "test", also the test and docs extras and the other two backends, JAX and PyTorch,
 # so that the suite runs under each. Re-running is quick once installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,7 +20,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     fi
     pins=()
     if [ "$extra" = test ]; then
-        extras="$extras,jax,torch"
+        extras="$extras,jax,torch,docs"
         # A pinned torch: pip then takes a local CPU wheel of that release where one is on
         # its find-links (2.13.0+cpu sorts above 2.13.0); left free, it would fetch the
         # newest CUDA build from PyPI, several GB. VIZCALLBACKS_TORCH names another pin.

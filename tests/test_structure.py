@@ -185,7 +185,13 @@ def _class_arguments(node: ast.ClassDef) -> list[str]:
             return _arguments(item)
     is_dataclass = any("dataclass" in ast.unparse(decorator) for decorator in node.decorator_list)
     return [item.target.id for item in node.body if is_dataclass and isinstance(item, ast.AnnAssign)
-            and isinstance(item.target, ast.Name)]
+            and isinstance(item.target, ast.Name) and not _made_not_given(item)]
+
+
+def _made_not_given(field: ast.AnnAssign) -> bool:
+    """A dataclass field declared `field(init=False)`: an attribute, not an argument."""
+    return isinstance(field.value, ast.Call) and any(
+        keyword.arg == "init" and ast.unparse(keyword.value) == "False" for keyword in field.value.keywords)
 
 
 CLASSES = {node.name: node for tree in TREES.values() for node in tree.body if isinstance(node, ast.ClassDef)}

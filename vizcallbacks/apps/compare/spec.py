@@ -60,6 +60,8 @@ class Comparison:
         image_indices: test-set indices of the images each panel shows.
         threads_per_run: the backend's threads per run; results depend on it, not on how
             many runs go at once.
+
+    Attributes:
         configs: (made, not given) the configurations, in order.
         seed_list: (made, not given) the seeds every configuration runs with.
         schedule: (made, not given) when every run captures, and how much data it reads.

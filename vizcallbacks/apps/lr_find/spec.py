@@ -41,6 +41,8 @@ class RangeTestSpec:
         dataset: "fashion_mnist" or "mnist".
         data_dir: the folder of the dataset's files; default: where `load_dataset` looks.
         image_indices: test-set indices of the images the frames show.
+
+    Attributes:
         lr_range: (made, not given) the learning rate of each batch.
 
     Raises:
