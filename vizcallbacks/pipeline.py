@@ -73,6 +73,8 @@ class Fault:
         kept: what each sink holds, in words.
         stopped_all: whether no more frames are drawn after it (drawing failed, or no
             sink is left).
+        elsewhere: whether what failed only copied frames elsewhere (`Sink.copies_elsewhere`:
+            a tracker, TensorBoard): the run's own files are whole.
     """
 
     what: str
@@ -81,6 +83,7 @@ class Fault:
     position: str
     kept: str
     stopped_all: bool = False
+    elsewhere: bool = False
 
     def message(self, owner: str) -> str:
         """The fault in one paragraph: what, when, why, and what was kept where.
@@ -222,7 +225,8 @@ class FramePipeline:
         kept = "; ".join(_describe(sink, self._taken.get(id(sink), 0), failed=sink is failed)
                          for sink in self.sinks) or "nothing"
         self.faults.append(Fault(what=what, error=error, frame=frame, position=position, kept=kept,
-                                 stopped_all=not self._drawing))
+                                 stopped_all=not self._drawing,
+                                 elsewhere=failed is not None and failed.copies_elsewhere))
 
     def _say_faults(self) -> None:
         """In the caller's thread: warn once about each fault not said yet."""

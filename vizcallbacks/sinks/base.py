@@ -42,6 +42,11 @@ class Sink(abc.ABC):
     >>> callback = PlotConvCallback(x_test[:4], frames_dir="run/frames", sinks=[CountingSink()])
     """
 
+    #: True for a sink that only copies frames to another place (a tracker, TensorBoard, a
+    #: notebook): when it fails, the run's own folder (frames, manifest, movies) is still
+    #: whole, so an application finishes the run as if nothing failed and only says it.
+    copies_elsewhere: bool = False
+
     def open(self, *, earlier: Sequence[Path] = ()) -> None:  # default: nothing
         """`earlier`: PNG paths of frames a resumed run already made, in order.
 

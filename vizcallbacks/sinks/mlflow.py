@@ -63,6 +63,8 @@ class MLflowSink(Sink):
     >>> callback = PlotConvCallback(x_test[:4], frames_dir="output/mnist/frames", sinks=[sink])
     """
 
+    copies_elsewhere = True  # the run's folder keeps the frames when this fails
+
     def __init__(self, tracking_uri: str | None = None, *, run_name: str | None = None,
                  experiment: str | None = None, parent_run_id: str | None = None, files: Sequence = (),
                  tag: str = "frames"):

@@ -60,6 +60,8 @@ class NotebookSink(Sink):
     >>> sink.finish()               # shows the last frame if it was held back
     """
 
+    copies_elsewhere = True  # the run's folder keeps the frames when this fails
+
     def __init__(self, *, max_updates_per_s: float = 4,
                  clock: Callable[[], float] = time.monotonic, quiet: bool = False):
         self.max_updates_per_s = check_positive_number(max_updates_per_s, "max_updates_per_s",

@@ -81,6 +81,8 @@ class TensorBoardSink(Sink):
     >>> # then: tensorboard --logdir logs
     """
 
+    copies_elsewhere = True  # the run's folder keeps the frames when this fails
+
     def __init__(self, log_dir, *, tag: str = "activations", resumed: bool | None = None,
                  scalars: Sequence[str] | None = None):
         if not isinstance(tag, str) or not tag.strip():

@@ -58,6 +58,8 @@ class WandbSink(Sink):
     >>> callback = PlotConvCallback(x_test[:4], frames_dir="output/mnist/frames", sinks=[sink])
     """
 
+    copies_elsewhere = True  # the run's folder keeps the frames when this fails
+
     def __init__(self, project: str | None = None, *, run_name: str | None = None, group: str | None = None,
                  files: Sequence = (), tag: str = "frames"):
         self.project = check_optional_name(project, "project")
