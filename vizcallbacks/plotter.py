@@ -93,12 +93,14 @@ class ConvPlotter:
         """
         return self.probe.dispatch()
 
-    def render(self, activations: Activations, stamp: Stamp = Stamp()) -> np.ndarray:
+    def render(self, activations: Activations, stamp: Stamp = Stamp(), *, dynamics=None) -> np.ndarray:
         """Draw a frame from a forward pass (safe in another thread than `capture`'s).
 
         Args:
             activations: what `capture` returned.
             stamp: where training stands, printed at the top.
+            dynamics: the learning dynamics so far (`analysis.FrameDynamics`), or None;
+                not drawn yet.
 
         Returns:
             The frame, a (height, width, 3) uint8 RGB array.
