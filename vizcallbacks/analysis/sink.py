@@ -70,5 +70,18 @@ class DynamicsSink(Sink):
         write_dynamics(self.run_dir, summary, raster)
         draw_dynamics(summary, raster, self.run_dir / PICTURE_NAME)
 
+    def headline(self) -> dict:
+        """The run's dynamics in two figures, for a comparison's summary: the unforgettable
+        fraction and, per layer whose units can die or saturate, its dead fraction at the
+        last frame.
+
+        Returns:
+            {"unforgettable_fraction": float or None, "dead_fraction": {layer: float}}.
+        """
+        summary = self.tracker.summary()
+        dead = {name: layer["dead_fraction"][-1] for name, layer in summary["layers"].items()
+                if layer["dead_fraction"] and layer["dead_fraction"][-1] is not None}
+        return {"unforgettable_fraction": summary["unforgettable_fraction"], "dead_fraction": dead}
+
     def describe(self) -> str:
         return f"writing the learning dynamics to '{self.run_dir}'"
