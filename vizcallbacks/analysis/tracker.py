@@ -3,7 +3,7 @@
 
 Memory stays bounded whatever the run's length, apart from one bit-sized history per
 tracked example and frame (the right/wrong raster):
-- per layer, the centred Gram matrix of the probe (n x n float64, n = `probe_examples`),
+- per layer, the centred Gram matrix of the probe (n x n float32, n = `probe_examples`),
   kept for at most `snapshots` frames, evenly spaced: when full, the stride doubles and
   every other snapshot goes (`GramSnapshots`). CKA to the final state is then computed
   for the kept frames (None for the others).
@@ -110,7 +110,7 @@ class DynamicsTracker:
         self._correct.append(correct)
         grams = {}
         for (name, kind), outputs in zip(self.kinds.items(), layer_outputs):
-            grams[name] = centered_gram(outputs)
+            grams[name] = centered_gram(outputs).astype(np.float32)  # half the memory; CKA to ~1e-6
             previous = None if self._previous is None else cka_from_grams(self._previous[name], grams[name])
             self._cka_previous[name].append(_finite(previous))
             self._inactive[name].append(None if kind is None else inactive_fraction(outputs, kind))
