@@ -73,7 +73,8 @@ def first_reach(dynamics: dict, threshold: float = 0.9) -> dict:
 
 def noise_figures(dynamics: dict) -> dict:
     """Flipped against clean tracked training examples: mean first-learned step (never
-    learned counts as one frame after the last), never-learned share, mean forgetting events."""
+    learned counts as one frame after the last), never-learned share, mean forgetting events
+    (of all; of those learned, since one never learned cannot be forgotten)."""
     never = dynamics["steps"][-1] + (dynamics["steps"][-1] - dynamics["steps"][-2])
     tracked = [e for e in dynamics["examples"] if "noisy" in e][:512]
     rows = {}
@@ -82,7 +83,8 @@ def noise_figures(dynamics: dict) -> dict:
         rows[name] = (len(chosen),
                       np.mean([never if e["first_learned_step"] is None else e["first_learned_step"] for e in chosen]),
                       np.mean([e["first_learned_step"] is None for e in chosen]),
-                      np.mean([e["forgetting_events"] for e in chosen]))
+                      np.mean([e["forgetting_events"] for e in chosen]),
+                      np.mean([e["forgetting_events"] for e in chosen if e["first_learned_step"] is not None]))
     return rows
 
 
@@ -109,10 +111,10 @@ def main(argv=None) -> int:
                                          for seed, (low, high) in enumerate(reaches)))
 
     print("3. MNIST, 20% of training labels flipped (Toneva et al.: noisy examples among the most forgotten)")
-    for name, (count, first, never, events) in noise_figures(demo_run(work, "mnist", label_noise=0.2,
+    for name, (count, first, never, events, learned_events) in noise_figures(demo_run(work, "mnist", label_noise=0.2,
                                                                        max_steps=steps)).items():
         print(f"   {name:8s} {count:3d} tracked: first learned at step {first:.0f} (mean), never learned "
-              f"{never:.0%}, forgetting events {events:.2f} (mean)")
+              f"{never:.0%}, forgetting events {events:.2f} (mean; {learned_events:.2f} among the learned)")
 
     print("4. Dead ReLU fraction at the end, SGD, Fashion-MNIST, 300 batches (CS231n: 'as much as 40%')")
     for learning_rate in (0.1, 2.0):

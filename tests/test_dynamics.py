@@ -230,3 +230,19 @@ def test_flipped_labels_are_learned_later_on_real_mnist(tmp_path):
                     for e in dynamics["examples"][:512] if e["noisy"] is flag] for flag in (True, False)}
     assert 100 < len(first[True]) < 220  # about 30% of 512 tracked
     assert np.mean(first[True]) > np.mean(first[False]) + 25
+
+
+@pytest.mark.once
+def test_compare_puts_the_configurations_dynamics_side_by_side_averaged_over_seeds():
+    from types import SimpleNamespace
+
+    from vizcallbacks.apps.compare.dynamics import dynamics_by_config
+
+    configs = [SimpleNamespace(name="bs32"), SimpleNamespace(name="bs512")]
+    run = lambda config, unforgettable, dead: {  # noqa: E731
+        "config": config, "dynamics": {"unforgettable_fraction": unforgettable, "dead_fraction": {"dense": dead}}}
+    summaries = [run("bs32", 0.6, 0.1), run("bs32", 0.8, 0.3), run("bs512", 0.5, 0.0), {"config": "bs512"}]
+    assert dynamics_by_config(configs, summaries) == {
+        "bs32": {"unforgettable_fraction": 0.7, "dead_fraction": {"dense": 0.2}, "seeds": 2},
+        "bs512": {"unforgettable_fraction": 0.5, "dead_fraction": {"dense": 0.0}, "seeds": 1}}
+    assert dynamics_by_config(configs, [{"config": "bs32"}]) == {}
