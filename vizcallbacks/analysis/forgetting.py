@@ -60,9 +60,13 @@ def forgetting(correct, steps) -> Forgetting:
     Returns:
         The `Forgetting` of every example.
     """
-    correct = np.asarray(correct, dtype=bool).reshape(len(steps), -1)
+    correct = np.asarray(correct, dtype=bool)
+    if correct.ndim != 2 or len(correct) != len(steps):
+        raise ValueError(f"correct must be (looks, examples), one look per step ({len(steps)}). "
+                         f"Received: shape {correct.shape}.")
     if len(correct) == 0:
-        return Forgetting((), np.zeros(0, int), np.zeros(0, bool))
+        examples = correct.shape[1]
+        return Forgetting((None,) * examples, np.zeros(examples, int), np.zeros(examples, bool))
     learned = correct.any(axis=0)
     first = correct.argmax(axis=0)
     events = (correct[:-1] & ~correct[1:]).sum(axis=0)

@@ -23,7 +23,8 @@ class Dynamics:
     which tracked training examples are learned and forgotten when, how far each layer is
     from its final state (linear CKA), which units are dead.
 
-    A Keras callback cannot see the data `fit` trains on: give it here.
+    A Keras callback cannot see the data `fit` trains on: give it here. Each fit measures
+    its own frames: a resumed fit (`initial_epoch=k`) starts its dynamics afresh.
 
     >>> PlotConvCallback(x_test[:7], labels=y_test[:7], frames_dir="run/frames",
     ...                  record=Dynamics(x_train, y_train, examples=512, seed=0))

@@ -122,15 +122,11 @@ class DynamicsTracker:
     def frame_dynamics(self) -> FrameDynamics:
         """What the last frame draws: the shown rows' right/wrong histories, the layers'
         dead fractions and CKA to the previous frame."""
-        tracked = len(self.labels)
-        history = np.array(self._correct)
-        shown = len(history[0]) - tracked if len(history) else 0
-        rows = tuple(tuple(bool(value) for value in history[:, tracked + row]) for row in range(shown))
-        if self.shown_labels is None or not shown:
-            rows = ()
+        shown = self._history()[:, len(self.labels):].T  # one row per shown input with a label
         return FrameDynamics(
-            row_correct=rows,
-            dead_fraction={name: values[-1] for name, values in self._inactive.items() if values and values[-1] is not None},
+            row_correct=tuple(tuple(row.tolist()) for row in shown),
+            dead_fraction={name: values[-1] for name, values in self._inactive.items()
+                           if values and values[-1] is not None},
             cka_to_previous={name: values[-1] for name, values in self._cka_previous.items() if values})
 
     def finish(self) -> None:
@@ -155,13 +151,19 @@ class DynamicsTracker:
                          "cka_to_previous": list(self._cka_previous[name]),
                          "dead_fraction": [_finite(value) for value in self._inactive[name]]}
                   for name in self.kinds}
-        stats = forgetting(np.array(self._correct).reshape(len(self.steps), -1), self.steps)
+        stats = forgetting(self._history(), self.steps)
         noisy = list(self.noisy.tolist()) + [False] * (len(stats.forgetting_events) - len(self.noisy))
         examples = [{"first_learned_step": first, "forgetting_events": int(events), "noisy": bool(flag)}
                     for first, events, flag in zip(stats.first_learned_step, stats.forgetting_events, noisy)]
         fraction = stats.unforgettable_fraction
         return {"steps": list(self.steps), "layers": layers, "examples": examples,
                 "unforgettable_fraction": None if fraction is None else round(fraction, 6)}
+
+    def _history(self) -> np.ndarray:
+        """(steps, examples) bools: right at each look, tracked examples then shown inputs."""
+        if not self._correct:
+            return np.zeros((0, len(self.labels)), bool)
+        return np.array(self._correct, dtype=bool)
 
     def raster(self) -> np.ndarray:
         """The examples x time right/wrong picture: one pixel column per step, one row per
@@ -171,7 +173,9 @@ class DynamicsTracker:
         Returns:
             A (examples, steps, 3) uint8 array.
         """
-        history = np.array(self._correct, dtype=bool).reshape(len(self.steps), -1).T  # examples x steps
+        history = self._history().T  # examples x steps
+        if not self.steps:
+            return np.zeros((len(history), 0, 3), np.uint8)
         learned = history.any(axis=1)
         first = np.where(learned, history.argmax(axis=1), len(self.steps))
         order = np.argsort(first, kind="stable")
