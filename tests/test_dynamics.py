@@ -218,12 +218,13 @@ def test_the_train_flags_are_read_and_checked(capsys):
 
 
 @pytest.mark.e2e
+@pytest.mark.once  # the dynamics under each backend: the tiny fit above; this is about MNIST
 def test_flipped_labels_are_learned_later_on_real_mnist(tmp_path):
     from vizcallbacks.apps.train import Training, train_movie
 
     require(MNIST_DIR, "MNIST")
     train_movie(dataset="mnist", out_dir=tmp_path / "noisy", data_dir=MNIST_DIR, every_n_batches=25, formats=(),
-                training=Training(max_steps=250, dynamics=True, label_noise=0.3, verbose=0))
+                training=Training(max_steps=150, dynamics=True, label_noise=0.3, verbose=0))
     dynamics = read_dynamics(tmp_path / "noisy")
     never = dynamics["steps"][-1] + 1  # an example never learned counts as learned after the end
     first = {flag: [never if e["first_learned_step"] is None else e["first_learned_step"]
