@@ -219,12 +219,12 @@ def test_the_train_flags_are_read_and_checked(capsys):
 
 @pytest.mark.e2e
 @pytest.mark.once  # the dynamics under each backend: the tiny fit above; this is about MNIST
-def test_flipped_labels_are_learned_later_on_real_mnist(tmp_path):
-    from vizcallbacks.apps.train import Training, train_movie
-
+def test_flipped_labels_are_learned_later_on_real_mnist(tmp_path, capsys):
     require(MNIST_DIR, "MNIST")
-    train_movie(dataset="mnist", out_dir=tmp_path / "noisy", data_dir=MNIST_DIR, every_n_batches=25, formats=(),
-                training=Training(max_steps=150, dynamics=True, label_noise=0.3, verbose=0))
+    assert main(["train", "--dataset", "mnist", "--data-dir", str(MNIST_DIR), "--max-steps", "150", "--every", "25",
+                 "--dynamics", "--label-noise", "0.3", "--format", "gif", "--quiet",
+                 "--out", str(tmp_path / "noisy")]) == 0
+    assert "dynamics.json" in capsys.readouterr().out
     dynamics = read_dynamics(tmp_path / "noisy")
     never = dynamics["steps"][-1] + 1  # an example never learned counts as learned after the end
     first = {flag: [never if e["first_learned_step"] is None else e["first_learned_step"]
@@ -247,3 +247,22 @@ def test_compare_puts_the_configurations_dynamics_side_by_side_averaged_over_see
         "bs32": {"unforgettable_fraction": 0.7, "dead_fraction": {"dense": 0.2}, "seeds": 2},
         "bs512": {"unforgettable_fraction": 0.5, "dead_fraction": {"dense": 0.0}, "seeds": 1}}
     assert dynamics_by_config(configs, [{"config": "bs32"}]) == {}
+
+
+@pytest.mark.e2e
+@pytest.mark.once
+def test_compare_with_dynamics_gives_every_run_its_dynamics_and_the_summary_the_configurations(tmp_path, capsys):
+    from conftest import FASHION_DIR
+
+    require(FASHION_DIR, "Fashion-MNIST")
+    out = tmp_path / "compare"
+    assert main(["compare", "--dataset", "fashion_mnist", "--batch-sizes", "16,64", "--examples", "512", "--every",
+                 "128", "--heldout", "100", "--format", "gif", "--quiet", "--dynamics", "--jobs", "1",
+                 "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())["dynamics"]
+    for name in ("bs16", "bs64"):
+        dynamics = read_dynamics(out / "runs" / name)
+        assert dynamics["steps"] == open_run(out / "runs" / name).steps  # the store's steps (examples seen)
+        assert summary[name]["unforgettable_fraction"] == pytest.approx(dynamics["unforgettable_fraction"])
+        assert set(summary[name]["dead_fraction"]) == {"conv1", "conv2", "dense"}
+    assert "bs16: unforgettable" in capsys.readouterr().out
