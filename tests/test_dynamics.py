@@ -2,6 +2,9 @@
 live by the callback (`record=Dynamics(...)`), after the fact (`analyze`) and from the CLI."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -16,7 +19,7 @@ from vizcallbacks.analysis.tracker import RIGHT, WRONG, GramSnapshots
 from vizcallbacks.apps.cli import main
 from vizcallbacks.plotter import ConvPlotter
 
-from conftest import MNIST_DIR, require
+from conftest import MNIST_DIR, REPO, require
 
 
 # ---- linear CKA ----------------------------------------------------------------------
@@ -204,6 +207,12 @@ def test_analyze_computes_a_recorded_runs_dynamics_after_the_fact(tiny_cnn, tiny
     assert "unforgettable" in capsys.readouterr().out
     assert json.loads((frames_dir / "dynamics.json").read_text())["steps"] == summary["steps"]
     assert main(["analyze", str(tmp_path / "nothing")]) == 2
+    # NumPy only: analyse on a machine with no Keras backend
+    blocked = "import sys\nfor name in ('keras', 'tensorflow', 'jax', 'torch'):\n    sys.modules[name] = None\n"
+    done = subprocess.run([sys.executable, "-c", blocked + "from vizcallbacks.apps.cli import main\n"
+                           f"sys.exit(main(['analyze', {str(frames_dir)!r}]))"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.once
