@@ -275,3 +275,13 @@ def test_compare_with_dynamics_gives_every_run_its_dynamics_and_the_summary_the_
         assert summary[name]["unforgettable_fraction"] == pytest.approx(dynamics["unforgettable_fraction"])
         assert set(summary[name]["dead_fraction"]) == {"conv1", "conv2", "dense"}
     assert "bs16: unforgettable" in capsys.readouterr().out
+
+
+def test_recording_keeps_the_dynamics_without_the_store(tiny_cnn, tiny_data, tmp_path):
+    images, labels = tiny_data
+    frames_dir = tmp_path / "run"
+    callback = PlotConvCallback(images[:2], labels=labels[:2], frames_dir=frames_dir, every_n_batches=4,
+                                record=Recording(layers=False, dynamics=Dynamics(images, labels, examples=20)))
+    tiny_cnn.fit(images, labels, batch_size=16, epochs=1, verbose=0, callbacks=[callback])
+    assert not (frames_dir / "store").exists()
+    assert len(read_dynamics(frames_dir)["examples"]) == 22
