@@ -116,9 +116,10 @@ def main(argv=None) -> int:
         print(f"   {name:8s} {count:3d} tracked: first learned at step {first:.0f} (mean), never learned "
               f"{never:.0%}, forgetting events {events:.2f} (mean; {learned_events:.2f} among the learned)")
 
-    print("4. Dead ReLU fraction at the end, SGD, Fashion-MNIST, 300 batches (CS231n: 'as much as 40%')")
+    sgd_steps = 150 if args.quick else 300
+    print(f"4. Dead ReLU fraction at the end, SGD, Fashion-MNIST, {sgd_steps} batches (CS231n: 'as much as 40%')")
     for learning_rate in (0.1, 2.0):
-        dynamics = sgd_run(work, learning_rate, steps=150 if args.quick else 300)
+        dynamics = sgd_run(work, learning_rate, steps=sgd_steps)
         dead = {name: layer["dead_fraction"][-1] for name, layer in dynamics["layers"].items()
                 if layer["dead_fraction"][-1] is not None}
         print(f"   lr {learning_rate:<4} " + ", ".join(f"{name} {value:.1%}" for name, value in dead.items()))
