@@ -110,7 +110,8 @@ class Stopwatch:
     def __exit__(self, *exc_info):
         wall0, busy0, own0 = self._start
         self.wall = time.perf_counter() - wall0
-        foreign = (_busy_cpu_s() - busy0) - (_own_cpu_s() - own0)
+        self.cpu = _own_cpu_s() - own0  # this process's CPU seconds: what another's load disturbs least
+        foreign = (_busy_cpu_s() - busy0) - self.cpu
         self.foreign = max(0.0, foreign) / (self.wall * len(os.sched_getaffinity(0)))
 
 
@@ -480,14 +481,28 @@ def measure_dynamics(bench: Bench) -> tuple[list[Row], dict]:
     runs = compare_fits(bench, FIT_BATCHES, [FitConfig("none", repeats=repeats), FitConfig(every_50, 50, repeats=repeats),
                                              FitConfig(dynamics, 50, repeats=repeats, dynamics=True)])
     rows, details = overhead_rows(bench, FIT_BATCHES, runs, {every_50: None, dynamics: 1.10})
+    rows += cpu_rows(FIT_BATCHES, runs, (every_50, dynamics))
     if not bench.quick:
         epoch = math.ceil(len(bench.x_train) / BATCH_SIZE)
         runs = compare_fits(bench, epoch, [FitConfig("none", repeats=2), FitConfig(every_50, 50, repeats=2),
                                            FitConfig(dynamics, 50, repeats=2, dynamics=True)])
         epoch_rows, epoch_details = overhead_rows(bench, epoch, runs, {every_50: None, dynamics: 1.10})
-        rows += epoch_rows
+        rows += epoch_rows + cpu_rows(epoch, runs, (every_50, dynamics))
         details.update(epoch_details)
     return rows, details
+
+
+def cpu_rows(batches: int, runs: dict[str, list[Stopwatch]], names) -> list[Row]:
+    """The same fits' CPU time (this process's, both threads) over the plain fit's, paired by
+    round: on a machine other processes keep busy, a steadier figure than wall time."""
+    rows = []
+    for name in names:
+        ratio = statistics.median(run.cpu / plain.cpu for run, plain in zip(runs[name], runs["none"]))
+        rows.append(Row(f"Fit {batches} batches, {name}: CPU time",
+                        f"{statistics.median(run.cpu for run in runs[name]):.2f} CPU s",
+                        f"no callback {statistics.median(run.cpu for run in runs['none']):.2f} CPU s",
+                        f"{ratio:.3f}", "informational", None))
+    return rows
 
 
 # ---- 3. memory growth of the callback -----------------------------------------------------
