@@ -5,6 +5,7 @@ measured in the same run, and print (and optionally write as markdown) one table
     .venv/bin/python scripts/benchmark.py --quick          # fewer repeats, under 2 minutes
     .venv/bin/python scripts/benchmark.py --markdown table.md
     .venv/bin/python scripts/benchmark.py --no-record      # callbacks without the activation store
+    .venv/bin/python scripts/benchmark.py --dynamics       # only: a fit with record=Dynamics(...) vs plain
 
 What is measured (the default CNN on Fashion-MNIST, the notes' 7 images and channels
 1, 5, 10, 20, batch 64):
@@ -109,7 +110,8 @@ class Stopwatch:
     def __exit__(self, *exc_info):
         wall0, busy0, own0 = self._start
         self.wall = time.perf_counter() - wall0
-        foreign = (_busy_cpu_s() - busy0) - (_own_cpu_s() - own0)
+        self.cpu = _own_cpu_s() - own0  # this process's CPU seconds: what another's load disturbs least
+        foreign = (_busy_cpu_s() - busy0) - self.cpu
         self.foreign = max(0.0, foreign) / (self.wall * len(os.sched_getaffinity(0)))
 
 
@@ -245,10 +247,16 @@ class Bench:
         from vizcallbacks.render.style import FrameStyle
 
         idx = list(NOTES_IMAGE_INDICES)
+        options.setdefault("record", self.record)
         return PlotConvCallback(
             self.x_test[idx], labels=self.y_test[idx], style=FrameStyle(class_names=self.class_names),
-            frames_dir=frames_dir, every_n_batches=every, batch_size=BATCH_SIZE,
-            record=self.record, **options)
+            frames_dir=frames_dir, every_n_batches=every, batch_size=BATCH_SIZE, **options)
+
+    def dynamics(self):
+        """The learning dynamics as `train --dynamics` measures them: 512 tracked examples."""
+        from vizcallbacks import Dynamics
+
+        return Dynamics(self.x_train, self.y_train)
 
     def batches(self, count: int, batch_size: int):
         """The first `count` batches of the training set, in order, as a tf.data pipeline
@@ -369,6 +377,7 @@ class FitConfig:
     every: int | None = None  # None: no callback
     movies: bool = False
     repeats: int = 1
+    dynamics: bool = False  # record=Dynamics(...): 512 tracked training examples
 
 
 def compare_fits(bench: Bench, batches: int, configs: list[FitConfig]) -> dict[str, list[Stopwatch]]:
@@ -385,7 +394,8 @@ def compare_fits(bench: Bench, batches: int, configs: list[FitConfig]) -> dict[s
             run_dir = bench.fresh_dir(f"fit{batches}-every{config.every}{'-movies' if config.movies else ''}")
             frames_dir = run_dir / FRAMES_DIR
             movie_paths = [run_dir / "movie.gif", run_dir / "movie.mp4"] if config.movies else None
-            with bench.callback(frames_dir, config.every, movie_path=movie_paths) as callback:
+            record = {"record": bench.dynamics()} if config.dynamics else {}
+            with bench.callback(frames_dir, config.every, movie_path=movie_paths, **record) as callback:
                 runs[config.name].append(bench.fit(batches, [callback]))
             # batch 0, every n-th, and the last batch as the final frame
             expected = len(range(0, batches, config.every)) + ((batches - 1) % config.every != 0)
@@ -457,6 +467,42 @@ def measure_training(bench: Bench) -> tuple[list[Row], dict]:
         rows += epoch_rows
         details.update(epoch_details)
     return rows, details
+
+
+def measure_dynamics(bench: Bench) -> tuple[list[Row], dict]:
+    """A fit with a frame every 50 batches and the learning dynamics on (512 tracked
+    examples classified at every frame, CKA and dead units on 64) against the plain fit,
+    and against the same callback without dynamics."""
+    bench.fit(FIT_BATCHES)
+    with bench.callback(bench.fresh_dir("fit-warmup"), 10, record=bench.dynamics()) as callback:
+        bench.fit(30, [callback])
+    repeats = 3 if bench.quick else 6
+    every_50, dynamics = "frame every 50 (PNG + manifest + store)", "frame every 50, dynamics on"
+    runs = compare_fits(bench, FIT_BATCHES, [FitConfig("none", repeats=repeats), FitConfig(every_50, 50, repeats=repeats),
+                                             FitConfig(dynamics, 50, repeats=repeats, dynamics=True)])
+    rows, details = overhead_rows(bench, FIT_BATCHES, runs, {every_50: None, dynamics: 1.10})
+    rows += cpu_rows(FIT_BATCHES, runs, (every_50, dynamics))
+    if not bench.quick:
+        epoch = math.ceil(len(bench.x_train) / BATCH_SIZE)
+        runs = compare_fits(bench, epoch, [FitConfig("none", repeats=2), FitConfig(every_50, 50, repeats=2),
+                                           FitConfig(dynamics, 50, repeats=2, dynamics=True)])
+        epoch_rows, epoch_details = overhead_rows(bench, epoch, runs, {every_50: None, dynamics: 1.10})
+        rows += epoch_rows + cpu_rows(epoch, runs, (every_50, dynamics))
+        details.update(epoch_details)
+    return rows, details
+
+
+def cpu_rows(batches: int, runs: dict[str, list[Stopwatch]], names) -> list[Row]:
+    """The same fits' CPU time (this process's, both threads) over the plain fit's, paired by
+    round: on a machine other processes keep busy, a steadier figure than wall time."""
+    rows = []
+    for name in names:
+        ratio = statistics.median(run.cpu / plain.cpu for run, plain in zip(runs[name], runs["none"]))
+        rows.append(Row(f"Fit {batches} batches, {name}: CPU time",
+                        f"{statistics.median(run.cpu for run in runs[name]):.2f} CPU s",
+                        f"no callback {statistics.median(run.cpu for run in runs['none']):.2f} CPU s",
+                        f"{ratio:.3f}", "informational", None))
+    return rows
 
 
 # ---- 3. memory growth of the callback -----------------------------------------------------
@@ -667,10 +713,16 @@ def machine() -> list[str]:
     ]
 
 
-def run_all(work: Path, *, quick: bool, record: bool = True) -> tuple[list[Row], dict, list[str], list[str]]:
+def run_all(work: Path, *, quick: bool, record: bool = True,
+            dynamics: bool = False) -> tuple[list[Row], dict, list[str], list[str]]:
     log("setting up (Fashion-MNIST, default CNN)...")
     bench = Bench(work, quick=quick, record=record)
     details = {}
+    if dynamics:
+        log("training overhead of the learning dynamics...")
+        rows, details["dynamics"] = measure_dynamics(bench)
+        notes = [f"a batch of {BATCH_SIZE} took {bench.batch_ms[FIT_BATCHES]:.1f} ms (median, without callback)"]
+        return rows, details, notes, bench.warnings
     log("training overhead (the first fits also warm up the model for the frames)...")
     training_rows, details["training"] = measure_training(bench)
     log("per frame...")
@@ -694,6 +746,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats and frames (about half the time)")
     parser.add_argument("--no-record", action="store_true", help="callbacks built with record=False (no "
                         "activation store), to compare with the default")
+    parser.add_argument("--dynamics", action="store_true", help="only the training overhead of the learning "
+                        "dynamics (record=Dynamics(...)), a frame every 50 batches, against the plain fit")
     parser.add_argument("--markdown", metavar="PATH", help="also write the table as markdown to PATH")
     parser.add_argument("--work-dir", metavar="DIR", help="keep frames and movies in DIR (default: a "
                         "temporary folder, removed at the end)")
@@ -707,7 +761,8 @@ def main(argv=None) -> int:
         work = Path(tempfile.mkdtemp(prefix="vizcallbacks-bench-"))
     try:
         with Stopwatch() as whole:
-            rows, details, notes, warnings = run_all(work, quick=args.quick, record=not args.no_record)
+            rows, details, notes, warnings = run_all(work, quick=args.quick, record=not args.no_record,
+                                                     dynamics=args.dynamics)
     finally:
         if not args.work_dir:
             shutil.rmtree(work, ignore_errors=True)

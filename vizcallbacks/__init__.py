@@ -34,6 +34,11 @@ _EXPORTS = {
     "MLflowSink": "sinks",
     "WandbSink": "sinks",
     "open_run": "record.reader",
+    "linear_cka": "analysis",
+    "Dynamics": "analysis",
+    "Recording": "analysis",
+    "read_dynamics": "analysis",
+    "analyze_run": "analysis.offline",
 }
 
 __all__ = sorted(_EXPORTS)

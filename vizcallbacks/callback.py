@@ -26,7 +26,9 @@ import keras
 import numpy as np
 
 from .capture.probe import PendingActivations
-from .record import ActivationRecorder, check_record, recordable
+from .analysis.options import check_recording
+from .analysis.sink import DynamicsSink
+from .record import ActivationRecorder, recordable
 from .checks import check_bool, check_path, check_positive_int, check_writable_dir
 from .capture.distribute import is_chief
 from .figures import figures_from_logs
@@ -40,6 +42,7 @@ from .callback_arguments import (Legacy, check_listed_movies, check_manifest_pat
                                  movie_paths,
                                  name_digits, select_images)
 from .capture.schedule import FrameSchedule, LogBook
+from .capture.tracked import PendingTracked, TrackedPass
 
 __all__ = ["PlotConvCallback", "StopAfterSteps", "check_sinks"]
 
@@ -108,7 +111,9 @@ class PlotConvCallback(keras.callbacks.Callback):
             beside the manifest (in `frames_dir` by default; read it with `vizcallbacks.open_run`, draw it again with
             `vizcallbacks render`): True for every layer that can be drawn (a superset of
             the columns), a list of layer names or indices, or False. Nothing is recorded
-            without `frames_dir`.
+            without `frames_dir`. A `vizcallbacks.Dynamics` (or a `vizcallbacks.Recording`
+            holding one) also measures the learning dynamics of tracked training examples
+            into `dynamics.json` and `dynamics.png` beside the store.
         **legacy: the spellings of the release before, kept for this one only, with a
             DeprecationWarning naming the new one: `indices`, `fps`, `keep_frames`, `live`,
             `tensorboard_dir`, the drawing options one by one (`layers`, `channels`,
@@ -146,8 +151,13 @@ class PlotConvCallback(keras.callbacks.Callback):
         self.overwrite = check_bool(overwrite, "overwrite")
         self.on_error = check_on_error(on_error)
         #: The layers kept in the activation store (`store/` beside the manifest): "drawable", names, or None.
-        record = check_record(record)
+        record, self.dynamics = check_recording(record)
         self.record = record if self.frames_dir is not None else None  # the store lives beside the frames
+        if self.dynamics is not None and self.frames_dir is None:
+            raise ValueError("PlotConvCallback: record=Dynamics(...) needs frames_dir: dynamics.json is written "
+                             "beside the frames' manifest. Give frames_dir, or record without Dynamics.")
+        if self.dynamics is not None:  # each frame keeps room for its timelines and dead fractions
+            self.style = self.style.replace(show_dynamics=True)
         self.movie_paths = movie_paths(movie_path, overwrite=self.overwrite)
         self.sinks = legacy.sinks + check_sinks(sinks)
         self._tensorboard_dir = legacy.tensorboard_dir
@@ -303,6 +313,9 @@ class PlotConvCallback(keras.callbacks.Callback):
         recording = self.record is not None and recordable(self._plotter)
         self._recorder = None if not recording else ActivationRecorder(
             self._folder.manifest_path.parent, self._plotter, labels=self.labels, digits=self._digits)
+        self._tracked = None if self.dynamics is None else TrackedPass(
+            model, np.asarray(self.dynamics.x)[self.dynamics.tracked_indices()],
+            probe_examples=self.dynamics.probe_examples)
         self._opened = False
         self._epoch = 0
         self._epoch_first_step = 0
@@ -334,9 +347,13 @@ class PlotConvCallback(keras.callbacks.Callback):
         if self._recorder is not None:  # first: the store never lacks a frame the others have
             self._recorder.start(overwrite=self.overwrite, keep_through=self._epoch_first_step if resume else None)
             sinks.insert(0, self._recorder)
+        dynamics = None if self._tracked is None else DynamicsSink(
+            self._folder.manifest_path.parent, self.dynamics, layers=self._tracked.layers, shown_labels=self.labels)
+        sinks += [] if dynamics is None else [dynamics]
         # The pipeline holds no reference to the callback, whose finalizer must be free
         # to run when a user drops it after fit raised.
-        draw = _FrameDrawer(self._plotter, self._logs, batch_size=self.batch_size, recorder=self._recorder)
+        draw = _FrameDrawer(self._plotter, self._logs, batch_size=self.batch_size, recorder=self._recorder,
+                            dynamics=dynamics)
         self._pipeline = FramePipeline(draw, sinks, earlier=earlier, background=self.background,
                                        on_error=self.on_error, owner="PlotConvCallback")
         self._finalizer = weakref.finalize(self, self._pipeline.close)
@@ -384,7 +401,8 @@ class PlotConvCallback(keras.callbacks.Callback):
             return
         now = self.clock()
         self._pipeline.submit(_Capture(
-            pending=self._plotter.dispatch(), epoch=self._epoch, batch=batch, due_batch=due_batch,
+            pending=self._plotter.dispatch(), tracked=None if self._tracked is None else self._tracked.dispatch(),
+            epoch=self._epoch, batch=batch, due_batch=due_batch,
             step=step, time_s=round(now - self._started, 4), wall_time=now, final=final))
         self._last_captured_step = step
 
@@ -394,8 +412,9 @@ class _FrameDrawer:
     figures, then draws the frame and writes its record."""
 
     def __init__(self, plotter: ConvPlotter, logs: LogBook, *, batch_size: int | None,
-                 recorder: ActivationRecorder | None = None):
+                 recorder: ActivationRecorder | None = None, dynamics: DynamicsSink | None = None):
         self.plotter, self.logs, self.batch_size, self.recorder = plotter, logs, batch_size, recorder
+        self.dynamics = dynamics
 
     def __call__(self, capture: _Capture) -> tuple[np.ndarray, FrameRecord]:
         logs = self.logs.get(capture.epoch, capture.batch)
@@ -409,7 +428,10 @@ class _FrameDrawer:
         activations = capture.pending.result()
         if self.recorder is not None:  # the store sink writes them when the frame is sent
             self.recorder.hold(record, activations)
-        return self.plotter.render(activations, stamp), record
+        if self.dynamics is None:
+            return self.plotter.render(activations, stamp), record
+        frame_dynamics = self.dynamics.observe(capture.step, activations, capture.tracked.result())
+        return self.plotter.render(activations, stamp, dynamics=frame_dynamics), record
 
 
 @dataclass(frozen=True)
@@ -417,6 +439,7 @@ class _Capture:
     """A frame on its way: the forward pass started in the training thread, and when."""
 
     pending: PendingActivations
+    tracked: PendingTracked | None  # the learning dynamics' passes, when measured
     epoch: int          # 0-based, as Keras's hooks count
     batch: int
     due_batch: int | None

@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..checks import check_fps, check_positive_int, check_seed, check_writable_dir
+from ..analysis.noise import check_label_noise, flip_labels
+from ..analysis.options import Dynamics
+from ..checks import check_bool, check_fps, check_positive_int, check_seed, check_writable_dir
 from ..demos.catalog import ImageDemo
 from ..framefiles import FRAME_GLOB, FRAMES_DIR, MANIFEST_NAME, read_manifest
 from ..pipeline import Fault, FrameFaultWarning, check_on_error
@@ -113,8 +115,13 @@ class Training:
         batch_size: examples per batch; None for the dataset's default (64; 32 for the
             series and the tokens).
         max_steps: stop after this many batches in all; None trains every epoch through.
-        seed: for the initial weights.
+        seed: for the initial weights (and the tracked examples and flipped labels).
         verbose: Keras's `fit` verbosity.
+        dynamics: measure the learning dynamics (`vizcallbacks.Dynamics`: 512 tracked
+            training examples) into `dynamics.json` and `dynamics.png` in the run's folder.
+        label_noise: flip this fraction of the training labels to another class (with
+            `seed`) before training; the tracked examples that were flipped are marked
+            `noisy`. 0 for none. Classification demos only.
 
     Raises:
         ValueError: a field is not valid; the message names it.
@@ -125,12 +132,16 @@ class Training:
     max_steps: int | None = None
     seed: int = 0
     verbose: int = 1
+    dynamics: bool = False
+    label_noise: float = 0.0
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "max_steps"):
             if getattr(self, name) is not None:
                 check_positive_int(getattr(self, name), name)
         check_seed(self.seed)
+        check_bool(self.dynamics, "dynamics")
+        check_label_noise(self.label_noise)
 
     def for_demo(self, demo) -> Training:
         """This plan with the demo's defaults filled in.
@@ -290,14 +301,15 @@ def _train(demo, checked: _Checked, training: Training, *, every_n_batches: int,
         style = style.replace(vocabulary=data.vocabulary)
     model = demo.model(data, seed=training.seed)
     out_dir = checked.out_dir
+    y_train, record = _training_labels(data, training)
     callback = PlotConvCallback(
         data.x_test[shown], labels=data.y_test[shown], frames_dir=out_dir / FRAMES_DIR,
         manifest_path=out_dir / MANIFEST_NAME, every_n_batches=every_n_batches, style=style,
         sinks=[*checked.movie_sinks, *checked.sinks], batch_size=training.batch_size,
-        overwrite=checked.overwrite, on_error=checked.on_error)
+        overwrite=checked.overwrite, on_error=checked.on_error, record=record)
     callbacks = [callback] + ([StopAfterSteps(training.max_steps)] if training.max_steps else [])
     with callback:
-        history = model.fit(data.x_train, data.y_train, batch_size=training.batch_size, epochs=training.epochs,
+        history = model.fit(data.x_train, y_train, batch_size=training.batch_size, epochs=training.epochs,
                             shuffle=True, verbose=training.verbose, callbacks=callbacks)
     evaluation = model.evaluate(data.x_test, data.y_test, batch_size=512, verbose=0, return_dict=True)
     result = _result(out_dir, callback, history, evaluation, keep_frames=True)
@@ -308,6 +320,18 @@ def _train(demo, checked: _Checked, training: Training, *, every_n_batches: int,
         page_path, faults = _write_page(out_dir, result, on_error=checked.on_error)
     tensorboard = next((sink.log_dir for sink in checked.sinks if isinstance(sink, TensorBoardSink)), None)
     return replace(result, page_path=page_path, tensorboard_dir=tensorboard, faults=faults)
+
+
+def _training_labels(data, training: Training):
+    """The labels to train on (some flipped with `label_noise`) and what the callback
+    records: every drawable layer, and the dynamics when asked for."""
+    y_train, flipped = data.y_train, None
+    if training.label_noise:
+        classes = None if data.class_names is None else len(data.class_names)
+        y_train, flipped = flip_labels(data.y_train, training.label_noise, seed=training.seed, classes=classes)
+    if not training.dynamics:
+        return y_train, True
+    return y_train, Dynamics(data.x_train, y_train, seed=training.seed, noisy=flipped)
 
 
 def _write_page(out_dir: Path, result: TrainResult, *, on_error: str) -> tuple[Path | None, tuple]:

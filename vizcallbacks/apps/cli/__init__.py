@@ -10,6 +10,7 @@ import re
 import sys
 import warnings
 
+from . import analyze as analyze_command
 from . import compare as compare_command
 from . import lr_find as lr_find_command
 from . import render as render_command
@@ -25,7 +26,8 @@ EXIT_FAILED = 1
 DEBUG_ENV = "VIZCALLBACKS_DEBUG"
 
 COMMANDS = {"train": train_command, "stitch": stitch_command, "compare": compare_command,
-            "lr-find": lr_find_command, "view": view_command, "render": render_command}
+            "lr-find": lr_find_command, "view": view_command, "render": render_command,
+            "analyze": analyze_command}
 
 
 class UsageError(Exception):

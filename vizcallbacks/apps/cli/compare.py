@@ -74,6 +74,10 @@ def add_parser(commands) -> None:
     parser.add_argument("--tensorboard", type=arguments.tensorboard_folder, default=None, metavar="LOGDIR",
                         help="also write each run's panels and figures to TensorBoard, in LOGDIR/<run name>/ (bs32, lr0.05, ...) "
                              "(then: tensorboard --logdir LOGDIR)")
+    parser.add_argument("--dynamics", action="store_true",
+                        help="measure every run's learning dynamics (DIR/runs/<run>/dynamics.json: forgetting of "
+                             "512 tracked training examples, CKA to the final state, dead units) and put the "
+                             "configurations side by side in DIR/summary.json")
     parser.add_argument("--overwrite", action="store_true", help="replace a comparison already in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     arguments.add_tracker_flags(parser)
@@ -134,7 +138,7 @@ def run(args) -> int:
         vary=vary, batch_size=batch_size, examples=args.examples, dataset=args.dataset, data_dir=args.data_dir,
         align=args.align, **every, optimizer=args.optimizer, learning_rate=args.learning_rate, seed=args.seed,
         seeds=args.seeds, scale_lr=args.scale_lr, reference_batch=args.reference_batch, heldout_size=args.heldout,
-        image_indices=args.images, threads_per_run=args.threads_per_run)
+        image_indices=args.images, threads_per_run=args.threads_per_run, dynamics=args.dynamics)
     style = COMPARE_STYLE.replace(layers=tuple(args.layers), channels=(args.channel,), cell_px=args.cell_px)
     result = compare_runs(comparison, out_dir=args.out, style=style, formats=args.format, fps=args.fps,
                           executor=make_executor(args.executor, jobs=args.jobs, scheduler=args.scheduler),
@@ -149,6 +153,7 @@ def run(args) -> int:
         print(f"wrote {movie.path} ({movie.frame_count} frames, {movie.duration_s:.1f} s, "
               f"{movie.size[0]}x{movie.size[1]})")
     print(f"wrote {result.summary_png} and {result.summary_path}")
+    _print_dynamics(result.summary_path)
     if result.page_path is not None:
         print(f"wrote {result.page_path} (open it in a browser to play the runs together)")
     if result.tensorboard_dir is not None:
@@ -175,6 +180,15 @@ def _vary(args) -> tuple[dict, int]:
     if sizes is not None and (len(sizes) > 1 or not vary):
         return {"batch_size": sizes, **vary}, _DEFAULT_BATCH_SIZES[0]
     return vary, sizes[0] if sizes else _DEFAULT_BATCH_SIZES[0]
+
+
+def _print_dynamics(summary_path) -> None:
+    """The configurations' dynamics, one line each, when the runs measured them."""
+    import json
+
+    for name, figures in json.loads(summary_path.read_text()).get("dynamics", {}).items():
+        dead = ", ".join(f"{layer} {_number(value)}" for layer, value in figures["dead_fraction"].items())
+        print(f"{name}: unforgettable {_number(figures['unforgettable_fraction'])}; dead fraction {dead}")
 
 
 def _number(value) -> str:

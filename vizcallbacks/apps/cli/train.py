@@ -62,10 +62,32 @@ def add_parser(commands) -> None:
     parser.add_argument("--tensorboard", type=arguments.tensorboard_folder, default=None, metavar="DIR",
                         help="also write frames and metrics to TensorBoard's event files in DIR "
                              "(then: tensorboard --logdir DIR)")
+    parser.add_argument("--dynamics", action="store_true",
+                        help="measure the learning dynamics into DIR/dynamics.json and DIR/dynamics.png: when each "
+                             "of 512 tracked training examples is learned and forgotten, each layer's CKA to its "
+                             "final state, dead units")
+    parser.add_argument("--label-noise", type=fraction, default=0.0, metavar="P",
+                        help="flip a fraction P of the training labels to another class (with --seed) before "
+                             "training; with --dynamics the flipped tracked examples are marked noisy")
     parser.add_argument("--overwrite", action="store_true", help="replace frames and movies already in DIR")
     parser.add_argument("--quiet", action="store_true", help="no Keras progress bar")
     arguments.add_tracker_flags(parser)
     parser.set_defaults(run=run)
+
+
+def fraction(text: str) -> float:
+    """A fraction in [0, 1) (`--label-noise 0.2`).
+
+    Args:
+        text: the flag's text.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), received {text!r}")
+    return value
 
 
 # Keras's backends; each is also the name of the package extra that installs it.
@@ -133,7 +155,8 @@ def run(args) -> int:
         result = train_movie(
             dataset=args.dataset, out_dir=out_dir,
             training=Training(epochs=args.epochs, batch_size=args.batch_size, max_steps=args.max_steps,
-                              seed=args.seed, verbose=0 if args.quiet else 2),
+                              seed=args.seed, verbose=0 if args.quiet else 2, dynamics=args.dynamics,
+                              label_noise=args.label_noise),
             every_n_batches=args.every, image_indices=args.images, style=arguments.style_from_flags(args),
             formats=args.format, fps=args.fps, data_dir=args.data_dir, overwrite=args.overwrite,
             sinks=([TensorBoardSink(args.tensorboard)] if args.tensorboard else [])
@@ -150,10 +173,15 @@ EXIT_FAULT = 1
 
 
 def _print_result(result) -> None:
+    from ...analysis.files import DYNAMICS_NAME
+
     print(f"{result.frame_count} frames over {result.steps} batches in {result.frames_dir}")
     for movie in result.movies:
         print(f"wrote {movie.path} ({movie.frame_count} frames, {movie.duration_s:.1f} s, "
               f"{movie.size[0]}x{movie.size[1]})")
+    dynamics = result.out_dir / DYNAMICS_NAME
+    if dynamics.is_file():
+        print(f"wrote {dynamics} and {dynamics.with_suffix('.png')} (the learning dynamics)")
     if result.page_path is not None:
         print(f"wrote {result.page_path} (open it in a browser to play the run)")
     if result.tensorboard_dir is not None:

@@ -236,7 +236,8 @@ def _compare(out_dir: Path, comparison: Comparison, style: FrameStyle, executor:
                          threads_per_run=int(comparison.threads_per_run), progress=progress,
                          backend=configured_backend(),
                          tensorboard_dir=None if tensorboard_dir is None else str(tensorboard_dir),
-                         trackers=trackers)
+                         trackers=trackers,
+                         dynamics=comparison.dynamics)
     plan = make_plan(out_dir, comparison, options)
     summaries, train_wall_s = _run(plan, executor, progress=progress)
     runs = plan.runs({spec.name: _run_records(out_dir, spec.name) for spec in plan.specs})

@@ -13,6 +13,7 @@ from pathlib import Path
 from ...framefiles import MANIFEST_NAME, RUNS_DIR, write_atomically
 from .backends import BACKENDS
 from .compose import Composer, write_summary_png
+from .dynamics import dynamics_by_config
 from .configs import HYPERPARAMETERS, Config
 from .executors import Executor
 from .run import RunOptions, RunSpec
@@ -244,6 +245,7 @@ def summarise(out_dir: Path, plan: Plan, summaries: list[dict], runs: Runs, comp
         "frames": len(frames), "layout": composer.layout(),
         "movies": [str(m.path.relative_to(out_dir)) for m in movies],
         "verdict": asdict(verdict), "points": points,
+        **({"dynamics": dynamics} if (dynamics := dynamics_by_config(plan.configs, summaries)) else {}),
         "runs": {s["name"]: {**s, "manifest": f"{RUNS_DIR}/{s['name']}/{MANIFEST_NAME}",
                              "records": runs.records[s["name"]]} for s in summaries},
     }

@@ -57,6 +57,7 @@ class RunOptions:
         tensorboard_dir: a folder for TensorBoard's logs, the run's in `<name>/`; None for none.
         trackers: the experiment trackers each run is logged to (`apps.trackers.Trackers`),
             under its name; None for none.
+        dynamics: measure the run's learning dynamics into its `dynamics.json`.
     """
 
     schedule: Schedule
@@ -71,6 +72,7 @@ class RunOptions:
     backend: str = "tensorflow"
     tensorboard_dir: str | None = None
     trackers: Trackers | None = None
+    dynamics: bool = False
 
 
 #: A run's figures written as TensorBoard scalars, under their manifest names.
@@ -222,7 +224,10 @@ class _Recorder:
 
         self.store = ActivationRecorder(spec.run_dir, plotter, labels=data.panel_labels)
         self.store.start(overwrite=True)  # the run's folder is this run's alone
-        self.pipeline = run_pipeline(spec, functools.partial(_draw_panel, plotter, self.store), first=[self.store])
+        self.tracked, self.dynamics = _dynamics(spec, model, data) if spec.options.dynamics else (None, None)
+        first = [self.store] + ([] if self.dynamics is None else [self.dynamics])
+        self.pipeline = run_pipeline(spec, functools.partial(_draw_panel, plotter, self.store, self.dynamics),
+                                     first=first)
 
     def trained(self, step: int, logs: Mapping, seconds: float) -> None:
         """Count update `step`, which took `seconds` and reported `logs`."""
@@ -248,7 +253,8 @@ class _Recorder:
             "final": final,
         }
         record = panel_record(fields, align=self.align, wall_time=time.time())  # non-finite figures: null
-        self.pipeline.submit((self.plotter.dispatch(), record))
+        tracked = None if self.tracked is None else self.tracked.dispatch()
+        self.pipeline.submit((self.plotter.dispatch(), tracked, record))
         self.points += 1
         if record.heldout_accuracy is not None:
             self.bar.set_postfix_str(f"held-out acc {record.heldout_accuracy:.3f}", refresh=False)
@@ -305,15 +311,31 @@ def run_pipeline(spec: RunSpec, render, *, background: bool = False, first=()):
     return FramePipeline(render, [*first, *sinks], background=background)
 
 
-def _draw_panel(plotter, store, job) -> tuple:
+def _dynamics(spec: RunSpec, model, data: _RunData) -> tuple:
+    """The run's tracked passes and its dynamics sink: the same tracked examples in every
+    run of the comparison (drawn with its first seed)."""
+    from ...analysis.options import Dynamics
+    from ...analysis.sink import DynamicsSink
+    from ...capture.tracked import TrackedPass
+
+    dynamics = Dynamics(data.x_train, data.y_train, seed=spec.options.heldout_seed)
+    tracked = TrackedPass(model, _scaled(data.x_train[dynamics.tracked_indices()]),
+                          probe_examples=dynamics.probe_examples)
+    return tracked, DynamicsSink(spec.run_dir, dynamics, layers=tracked.layers, shown_labels=data.panel_labels)
+
+
+def _draw_panel(plotter, store, dynamics, job) -> tuple:
     """A capture's panel (unstamped: the movie titles it) and its record, its activations
-    kept in the run's store first."""
+    kept in the run's store first (and its dynamics observed, when measured)."""
     from ...render import Stamp
 
-    pending, record = job
+    pending, tracked, record = job
     activations = pending.result()
     store.hold(record, activations)
-    return plotter.render(activations, Stamp()), record
+    if dynamics is None:
+        return plotter.render(activations, Stamp()), record
+    frame_dynamics = dynamics.observe(record.step, activations, tracked.result())
+    return plotter.render(activations, Stamp(), dynamics=frame_dynamics), record
 
 
 def _train(spec: RunSpec, model, data: _RunData, recorder: _Recorder) -> None:
@@ -368,6 +390,8 @@ def run_one(spec: RunSpec) -> dict:
         "threads_per_run": options.threads_per_run, "backend_settings": settings,
         "layers": [view.name for view in plotter.views], "image_indices": list(options.image_indices),
     }
+    if recorder.dynamics is not None:
+        summary["dynamics"] = recorder.dynamics.headline()
     write_atomically(Path(spec.run_dir) / RUN_JSON, (json.dumps(summary, indent=2) + "\n").encode())
     return summary
 

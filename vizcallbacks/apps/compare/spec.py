@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-from ...checks import check_positive_int
+from ...checks import check_bool, check_positive_int
 from ...render.style import FrameStyle
 from .configs import Config, check_seeds, plan_configs
 from .schedule import DEFAULT_IMAGE_INDICES, DEFAULT_LAYERS, Schedule, plan_schedule
@@ -60,6 +60,10 @@ class Comparison:
         image_indices: test-set indices of the images each panel shows.
         threads_per_run: the backend's threads per run; results depend on it, not on how
             many runs go at once.
+        dynamics: measure every run's learning dynamics (`vizcallbacks.Dynamics`: the same
+            512 tracked training examples in every run) into `runs/<run>/dynamics.json`,
+            and put the configurations' side by side in `summary.json`. Its `steps` are
+            the run's store's (examples seen, when aligned by examples).
 
     Attributes:
         configs: (made, not given) the configurations, in order.
@@ -87,6 +91,7 @@ class Comparison:
     heldout_size: int = 1000
     image_indices: tuple[int, ...] = DEFAULT_IMAGE_INDICES
     threads_per_run: int = 1
+    dynamics: bool = False
     #: The configurations, in order (made from `vary` and the fixed hyper-parameters).
     configs: tuple[Config, ...] = dataclasses.field(init=False, repr=False, compare=False)
     #: The seeds every configuration runs with, in order.
@@ -109,6 +114,7 @@ class Comparison:
         check_positive_int(self.heldout_size, "heldout_size")
         self._set("image_indices", tuple(int(i) for i in check_test_indices(self.image_indices)))
         check_positive_int(self.threads_per_run, "threads_per_run")
+        check_bool(self.dynamics, "dynamics")
         self._set("data_dir", None if self.data_dir is None else str(self.data_dir))
 
     def _set(self, name: str, value) -> None:
