@@ -45,7 +45,9 @@ def check_channels(channels) -> tuple[int, ...] | None:
 
 def resolve_channels(channels, views: Sequence[LayerView]) -> tuple[tuple[int, ...], bool]:
     """The channel list, and whether it was the default (clipped per layer) or explicit
-    (every index must exist in every feature-map layer).
+    (every index must exist in every feature-map layer). The default keeps only the
+    channels that some feature-map layer has, so that no row is drawn empty (8 filters:
+    channels 1 and 5); where no layer has any of them (maps of one channel), channel 0.
 
     Args:
         channels: what the user gave (see `check_channels`).
@@ -59,7 +61,8 @@ def resolve_channels(channels, views: Sequence[LayerView]) -> tuple[tuple[int, .
     """
     channels = check_channels(channels)
     if channels is None:
-        return DEFAULT_CHANNELS, True
+        most = max((view.channels for view in views if view.kind == "maps"), default=max(DEFAULT_CHANNELS) + 1)
+        return tuple(channel for channel in DEFAULT_CHANNELS if channel < most) or (0,), True
     for view in views:
         if view.kind == "maps" and max(channels) >= view.channels:
             raise ValueError(
@@ -70,7 +73,7 @@ def resolve_channels(channels, views: Sequence[LayerView]) -> tuple[tuple[int, .
     return channels, False
 
 
-def rows_per_image(channels_per_image, count: int, channel_count: int) -> tuple[int, ...]:
+def rows_per_image(channels_per_image, count: int, channel_count: int, *, cap: bool = False) -> tuple[int, ...]:
     """How many rows each image gets: one per channel shown.
 
     Args:
@@ -78,6 +81,8 @@ def rows_per_image(channels_per_image, count: int, channel_count: int) -> tuple[
             others), one count for all, or one count per image.
         count: how many images.
         channel_count: how many channels are chosen.
+        cap: counts above `channel_count` are lowered to it instead of refused: for
+            the default channels, which the layers' channels decide, not the user.
 
     Returns:
         One count per image.
@@ -100,6 +105,8 @@ def rows_per_image(channels_per_image, count: int, channel_count: int) -> tuple[
                 f"channels_per_image must give one count per image ({count} images). "
                 f"Received {len(rows)} counts: {rows!r}."
             )
+    if cap:
+        rows = tuple(min(value, channel_count) if is_int(value) else value for value in rows)
     for value in rows:
         if not is_int(value) or not 1 <= value <= channel_count:
             raise ValueError(
