@@ -24,7 +24,7 @@ from ..checks import check_choice
 from .cells import CELL_DRAWERS, Patch
 from .inputs import INPUT_DRAWERS, input_kind
 from .normalize import Normalizer
-from .options import resolve_channels, rows_per_image
+from .options import DEFAULT_CHANNELS, resolve_channels, rows_per_image
 from .palette import GREEN, RED, make_palette
 from .readers import OUTPUT_READERS
 from .stamp import Stamp
@@ -97,8 +97,9 @@ class GridRenderer:
         self.images = np.asarray(images)
         self.reader = OUTPUT_READERS[output_kind](labels, len(self.images), class_names=style.class_names)
         self.channels, self._clip_channels = resolve_channels(style.channels, self.views)
-        self.rows_per_image = rows_per_image(style.channels_per_image, len(self.images), len(self.channels),
-                                             cap=self._clip_channels)
+        chosen = len(DEFAULT_CHANNELS) if self._clip_channels else len(self.channels)
+        self.rows_per_image = rows_per_image(style.channels_per_image, len(self.images), chosen,
+                                             cap=len(self.channels))
         if not any(CELL_DRAWERS[view.kind].rows_by_channel for view in self.views):
             self.rows_per_image = (1,) * len(self.images)  # no layer has a row per channel
         self.palette = make_palette(style.cmap)

@@ -73,7 +73,7 @@ def resolve_channels(channels, views: Sequence[LayerView]) -> tuple[tuple[int, .
     return channels, False
 
 
-def rows_per_image(channels_per_image, count: int, channel_count: int, *, cap: bool = False) -> tuple[int, ...]:
+def rows_per_image(channels_per_image, count: int, channel_count: int, *, cap: int | None = None) -> tuple[int, ...]:
     """How many rows each image gets: one per channel shown.
 
     Args:
@@ -81,8 +81,9 @@ def rows_per_image(channels_per_image, count: int, channel_count: int, *, cap: b
             others), one count for all, or one count per image.
         count: how many images.
         channel_count: how many channels are chosen.
-        cap: counts above `channel_count` are lowered to it instead of refused: for
-            the default channels, which the layers' channels decide, not the user.
+        cap: the most rows an image gets, where fewer channels are shown than were
+            chosen (the default channels that no layer has are left out): counts are
+            checked against `channel_count`, then lowered to `cap`.
 
     Returns:
         One count per image.
@@ -91,7 +92,7 @@ def rows_per_image(channels_per_image, count: int, channel_count: int, *, cap: b
         ValueError: a count that is not in 1..channel_count, or not one per image.
     """
     if channels_per_image is None:
-        return (channel_count,) + (1,) * (count - 1)
+        return (channel_count if cap is None else cap,) + (1,) * (count - 1)
     if is_int(channels_per_image):
         rows = (int(channels_per_image),) * count
     else:
@@ -105,12 +106,10 @@ def rows_per_image(channels_per_image, count: int, channel_count: int, *, cap: b
                 f"channels_per_image must give one count per image ({count} images). "
                 f"Received {len(rows)} counts: {rows!r}."
             )
-    if cap:
-        rows = tuple(min(value, channel_count) if is_int(value) else value for value in rows)
     for value in rows:
         if not is_int(value) or not 1 <= value <= channel_count:
             raise ValueError(
                 f"channels_per_image: each count must be an integer in 1..{channel_count} (the number "
                 f"of channels chosen). Received: {channels_per_image!r}."
             )
-    return tuple(int(r) for r in rows)
+    return tuple(min(int(r), channel_count if cap is None else cap) for r in rows)
