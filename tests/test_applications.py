@@ -3,8 +3,9 @@ untrained, drawn with its default columns: the trunk's stages (`capture/trunk.py
 side branch, headers that never run into each other, and a frame that fits a screen.
 
 Marked `once`: the columns come from the model's graph and its shapes, which no backend
-changes. Marked `e2e`: building fourteen networks and tracing their passes takes about
-a minute on 2 cores."""
+changes. The families are marked `e2e`: building fourteen networks and tracing their
+passes takes about a minute and a half on 2 cores. Small graphs show the rule's other
+cases fast: a U-Net, a residual network, a model with two inputs."""
 
 import re
 
@@ -13,7 +14,7 @@ import pytest
 
 from vizcallbacks import ConvPlotter
 
-pytestmark = [pytest.mark.once, pytest.mark.e2e]
+pytestmark = pytest.mark.once
 
 # family: (how to build its smallest member, the smallest input side it takes).
 FAMILIES = {
@@ -56,6 +57,7 @@ def _overlapping(boxes):
     return found
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_a_keras_applications_family_is_drawn_by_its_trunk(keras, family):
     build, side = FAMILIES[family]
@@ -79,3 +81,65 @@ def test_a_keras_applications_family_is_drawn_by_its_trunk(keras, family):
     height, width = renderer.frame_size
     assert all(box[2] < width for column in renderer.header_boxes for box in column)
     assert {frame.shape for frame in frames} == {(height, width, 3)} and width <= MAX_FRAME_WIDTH
+
+
+def _default_columns(keras, model, shape):
+    from vizcallbacks.capture.probe import ActivationProbe
+
+    sample = [np.zeros((1, *part), np.float32) for part in shape] if isinstance(shape, list) else \
+        np.zeros((1, *shape), np.float32)
+    return [view.name for view in ActivationProbe(model, sample).views]
+
+
+def _convs(layers, x, filters, name, count=2):
+    for index in range(count):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_{index}")(x)
+    return x
+
+
+def test_a_unet_is_drawn_down_to_its_bottleneck_and_back_though_skips_bypass_it(keras):
+    """Every path may skip the encoder's deeper levels (the skip connections), yet the
+    longest branch goes coarser than both its ends: it is the trunk."""
+    layers = keras.layers
+    inputs = keras.Input((32, 32, 3))
+    first = _convs(layers, inputs, 4, "enc1")
+    second = _convs(layers, layers.MaxPooling2D(name="down1")(first), 8, "enc2")
+    bottom = _convs(layers, layers.MaxPooling2D(name="down2")(second), 16, "bottleneck")
+    up = layers.Concatenate(name="skip2")([layers.UpSampling2D(name="up2")(bottom), second])
+    up = layers.Concatenate(name="skip1")([layers.UpSampling2D(name="up1")(_convs(layers, up, 8, "dec2")), first])
+    outputs = layers.Conv2D(2, 1, activation="softmax", name="classes")(_convs(layers, up, 4, "dec1"))
+    names = _default_columns(keras, keras.Model(inputs, outputs), (32, 32, 3))
+    assert names == ["enc1_1", "enc2_1", "bottleneck_1", "dec2_1", "classes"]
+
+
+def test_a_residual_blocks_inside_is_not_a_stage_its_sum_is(keras):
+    layers = keras.layers
+    inputs = x = keras.Input((16, 16, 3))
+    for stage, filters in enumerate((4, 8, 16)):
+        x = layers.Conv2D(filters, 3, strides=2 if stage else 1, padding="same", name=f"stem{stage}")(x)
+        for block in range(2):
+            branch = layers.ZeroPadding2D(name=f"pad{stage}{block}")(x)  # 18x18: a pad is not a new resolution
+            branch = layers.Conv2D(filters, 3, activation="relu", name=f"conv{stage}{block}")(branch)
+            x = layers.Add(name=f"add{stage}{block}")([x, branch])
+    outputs = layers.Dense(3, activation="softmax", name="predictions")(layers.GlobalAveragePooling2D(name="gap")(x))
+    names = _default_columns(keras, keras.Model(inputs, outputs), (16, 16, 3))
+    assert names == ["add01", "add11", "add21", "gap", "predictions"]
+
+
+def test_each_input_of_two_is_followed_to_where_they_merge(keras):
+    """Before the inputs merge, each input's branch is its own trunk (the probe's choice
+    of columns for several inputs is made from this)."""
+    from vizcallbacks.capture.layers import model_layers
+    from vizcallbacks.capture.trunk import trunk_layers
+
+    layers = keras.layers
+    image, meta = keras.Input((16, 16, 1), name="image"), keras.Input((4,), name="meta")
+    x = layers.MaxPooling2D(name="pool")(_convs(layers, image, 4, "level"))
+    squeezed = layers.GlobalAveragePooling2D(name="squeeze")(x)  # a branch of one value per channel
+    x = layers.Multiply(name="excite")([x, layers.Reshape((1, 1, 4), name="scale")(squeezed)])
+    merged = layers.Concatenate(name="merge")([layers.Flatten(name="flat")(x), layers.Dense(4, name="meta_dense")(meta)])
+    model = keras.Model([image, meta], layers.Dense(3, activation="softmax", name="predictions")(merged))
+    watched = model_layers(model)
+    trunk = {watched[index].name for index in trunk_layers(model, watched)}
+    # The vectors before the merge (the squeeze, the flattened maps, the metadata's) are branches.
+    assert trunk == {"level_0", "level_1", "pool", "excite", "merge", "predictions"}
