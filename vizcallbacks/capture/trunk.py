@@ -2,8 +2,9 @@
 the input to the output, as opposed to a block's inside and its side branches.
 
 The default columns (`layers.py`) are the last layer of each stage of resolution *on the
-trunk*, so that a squeeze-and-excite branch (`block2b_se_expand`, 1x1x144), an attention
-gate's scores or the convolutions inside a residual block never stand for a stage.
+trunk*, so that a squeeze-and-excite branch (`block2b_se_expand`, 1x1x144), the layers
+inside an auxiliary head (its output is shown, as every output) or the convolutions inside a
+residual block never stand for a stage.
 
 The rule, on the graph of the layers' calls (a single start before every input, a single
 end after every output):
@@ -14,7 +15,7 @@ end after every output):
 2. Between two such layers the branches usually rejoin at the resolution they left (a
    residual block, an Inception block, a squeeze-and-excite branch): that is a block's
    inside, not the trunk. Where the longest branch passes through a resolution coarser than
-   either end's (a U-Net's encoder and decoder between its skip connections; NASNet's cells,
+   both ends' (a U-Net's encoder and decoder between its skip connections; NASNet's cells,
    each fed by the two before it), that branch's layers with a resolution are on the
    trunk too; and so are those of each input's branch before the inputs merge, and each
    head's after the outputs split.

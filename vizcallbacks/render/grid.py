@@ -42,9 +42,9 @@ _CHANNEL_W = 34
 _COL_GAP, _ROW_GAP, _BLOCK_GAP = 3, 2, 8
 # A column header's lines: the layer's name, its class, its output's shape.
 _HEADER_GREYS = {"name": 0, "class": 72, "shape": 120}
-# The least room between two columns' headers, in pixels: about a space of the small font, so
-# that neighbouring names never read as one ("se_squeezeactivation").
-_HEADER_GAP = 3
+# The least room between two columns' headers, in pixels (the old 1 let neighbours read as one,
+# "se_squeezeactivation"; more would shorten the headers of 48- and 56-pixel cells).
+_HEADER_GAP = 2
 # The green or red square beside a prediction, below the block's top.
 _MARK_TOP = LINE + 4
 
