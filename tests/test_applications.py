@@ -75,6 +75,8 @@ def test_a_keras_applications_family_is_drawn_by_its_trunk(keras, family):
     spaced = [_has_space(view) for view in plotter.views]
     assert spaced == sorted(spaced, reverse=True), list(zip(names, spaced))
     assert names[-1] == model.layers[-1].name  # the model's output ends the frame
+    # A stage for each resolution the trunk goes through (four at least, at these inputs).
+    assert len({view.shape[:-1] for view in plotter.views if _has_space(view)}) >= 4, names
 
     renderer = plotter.renderer
     assert _overlapping(renderer.header_boxes) == []

@@ -14,11 +14,11 @@ end after every output):
    `concatenate`, a squeeze-and-excite `multiply`), a block's projection, the head.
 2. Between two such layers the branches usually rejoin at the resolution they left (a
    residual block, an Inception block, a squeeze-and-excite branch): that is a block's
-   inside, not the trunk. Where the longest branch passes through a resolution coarser than
-   both ends' (a U-Net's encoder and decoder between its skip connections; NASNet's cells,
-   each fed by the two before it), that branch's layers with a resolution are on the
-   trunk too; and so are those of each input's branch before the inputs merge, and each
-   head's after the outputs split.
+   inside, not the trunk. Where the longest branch passes through a resolution that neither
+   end has, coarser than one of theirs (a U-Net's encoder and decoder between its skip
+   connections; NASNet's cells, each fed by the two before it; not a padding), that
+   branch's layers with a resolution are on the trunk too; and so are those of each
+   input's branch before the inputs merge, and each head's after the outputs split.
 3. A layer whose output is one value per channel (a vector, maps of 1x1) is on the trunk
    by rule 1 only: a squeeze-and-excite's pooling is a branch, a classifier's head is not.
 4. Each output of the model is on the trunk: it is what the model gives.
@@ -196,10 +196,12 @@ def trunk_nodes(graph: LayerGraph) -> set[int]:
 
 
 def _coarser(found: tuple[int, ...] | None, ends: Sequence[tuple[int, ...] | None]) -> bool:
-    """Whether a branch's resolution is coarser than both ends': a branch that only pads (a
-    residual branch's `ZeroPadding2D`, 6x6 between 4x4s) does not leave, and nothing is
-    coarser than an end without space (a vector, maps of 1x1)."""
-    return found is not None and all(end is not None and sum(found) < sum(end) for end in ends)
+    """Whether a branch goes to a resolution that neither end has, coarser than at least one
+    end's: down and back up (a U-Net), or down by steps of its own between a fine start
+    and a coarse end (NASNet's cells); a branch that only pads (a residual branch's
+    `ZeroPadding2D`, 6x6 between 4x4s, 3x3 between 1x1s) does not count."""
+    return found is not None and found not in ends and any(
+        end is not None and sum(found) < sum(end) for end in ends)
 
 
 def trunk_layers(model, layers: Sequence) -> frozenset[int] | None:
