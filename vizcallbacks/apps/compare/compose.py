@@ -1,8 +1,9 @@
 """Composition, in the parent, from the files the runs wrote: movie frames (a header, one
 titled panel per configuration, from the first seed's run, the held-out accuracy strip
 underneath with each configuration's mean over the seeds and its min-max band, all on the
-panels' palette of 224 colours and the configurations' colours) sent through a `FramePipeline` to the sinks, as the
-callback's frames are (PNGs, their manifest, the movies streamed); then summary.png.
+panels' palette of 224 colours and the configurations' own, `run_colours`) sent through a
+`FramePipeline` to the sinks, as the callback's frames are (PNGs, their manifest, the
+movies streamed); then summary.png.
 """
 
 from __future__ import annotations
