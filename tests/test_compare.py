@@ -9,6 +9,7 @@ import inspect
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from vizcallbacks.apps.compare import (BACKENDS, Comparison, DaskExecutor, Execu
 from vizcallbacks.apps.compare.backends import configured_backend, run_environment
 from vizcallbacks.apps.compare.stats import Runs, make_verdict, point_stats
 from vizcallbacks.movie import inspect_movie
+from vizcallbacks.render.run_colours import run_colour, run_rgb
 
 # Two runs that read 512 examples: 32 and 8 updates, a point every 128 examples.
 SMALL = dict(batch_sizes=[16, 64], examples=512, every_examples=128, heldout_size=200,
@@ -744,11 +746,47 @@ def test_the_movie_shows_the_first_seeds_panels_and_every_seeds_spread(seeded):
     for frame, gif_frame in zip(frames, gif_frames):
         png = np.asarray(Image.open(out / frame["file"]).convert("RGB"))
         assert np.array_equal(gif_frame, png)  # bands and all, still on the palette
-        assert set(frame["runs"]) == {"bs16-seed0", "bs64-seed0"} and set(frame["seeds"]) == {"bs16", "bs64"}
+        assert set(frame["runs"]) == set(frame["seeds"]) == {"bs16-seed0", "bs64-seed0"}
         for name, shown in frame["runs"].items():
             top, left, height, width = layout["panels"][name]
             panel = np.asarray(Image.open(out / "runs" / name / shown["file"]).convert("RGB"))
             assert np.array_equal(png[top:top + height, left:left + width], panel[layout["panel_crop_top"]:])
+
+
+@pytest.mark.once
+@pytest.mark.e2e
+def test_the_page_shows_what_the_movie_shows_over_seeds_the_mean_and_the_band(seeded, browser):
+    out = seeded.out_dir
+    points = json.loads((out / "summary.json").read_text())["points"]
+    open_page(browser, seeded.page_path)
+    drawn = browser.execute_script("""
+        const chart = document.getElementById('chart-heldout_accuracy');
+        const values = [...chart.parentNode.querySelectorAll('h2 .value span')].map(s => s.textContent);
+        return {bands: [...chart.querySelectorAll('path.band')].map(p => p.getAttribute('fill')),
+                means: [...chart.querySelectorAll('path.curve.mean')].map(p => p.getAttribute('stroke')),
+                values: values};""")
+    colours = [run_colour(0), run_colour(1)]
+    assert drawn["bands"] == drawn["means"] == colours  # each configuration's band and mean, in its colour
+    first = points[0]["heldout_accuracy"]
+    assert drawn["values"] == [f"{first[config]['mean']:.4f}" for config in ("bs16", "bs64")]
+
+
+@pytest.mark.once
+@pytest.mark.e2e
+def test_each_configuration_has_one_colour_in_the_movie_the_summary_and_the_page(serial):
+    out = serial.out_dir
+    summary = json.loads((out / "summary.json").read_text())
+    frame = np.asarray(Image.open(out / _lines(out / "frames.jsonl")[-1]["file"]).convert("RGB"))
+    for position, name in enumerate(("bs16", "bs64")):
+        top, left = summary["layout"]["panels"][name][:2]
+        swatch = frame[top - 40 + 4:top - 40 + 15, left + 1:left + 15].reshape(-1, 3)  # beside the panel's title
+        assert {tuple(pixel) for pixel in swatch} == {run_rgb(position)}
+    with Image.open(out / "summary.png") as png:
+        pixels = {tuple(pixel) for pixel in np.asarray(png.convert("RGB")).reshape(-1, 3)}
+    assert {run_rgb(0), run_rgb(1)} <= pixels  # the curves, in the same colours
+    page = (out / "index.html").read_text(encoding="utf-8")
+    data = json.loads(re.search(r'<script type="application/json" id="run-data">(.*?)</script>', page, re.S)[1])
+    assert [(run["name"], run["colour"]) for run in data["runs"]] == [("bs16", run_colour(0)), ("bs64", run_colour(1))]
 
 
 @pytest.mark.once

@@ -297,6 +297,11 @@ def test_names_that_all_columns_share_are_written_once(keras):
     assert shared_prefix(["convnext_tiny_stage_0_block_2", "convnext_tiny_head_dense"]) == "convnext_tiny_"
     assert shared_prefix(["block_1_relu", "block_13_relu"]) == "block_"
     assert shared_prefix(["conv", "conv_1"]) == "" and shared_prefix(["conv_1"]) == ""
+    # Only where what remains still names the layer: not a number, not the tail of Keras's own name.
+    autoencoder = ["conv2d_3", "conv2d_4", "conv2d_transpose", "conv2d_5"]
+    assert shared_prefix(autoencoder, ["Conv2D", "Conv2D", "Conv2DTranspose", "Conv2D"]) == ""
+    assert shared_prefix(["conv2d_3", "conv2d_4"]) == ""
+    assert shared_prefix(["encoder_conv2d", "encoder_conv2d_transpose"], ["Conv2D", "Conv2DTranspose"]) == "encoder_"
 
 
 def test_squeeze_and_excite_branches_are_not_stages(keras):

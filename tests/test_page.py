@@ -293,3 +293,26 @@ def test_compare_runs_move_together(browser, compare_dir):
         x = first + (line["point"] - lines[0]["point"]) / (lines[-1]["point"] - lines[0]["point"]) * (right - first)
         assert state["cursors"]["cursor-loss"] == pytest.approx(x, abs=0.5)
     assert all(size is not None for size in wait_loaded(browser)["loaded"])
+
+
+def test_compare_over_seeds_gives_each_run_its_colour_and_the_movies_band(compare_dir):
+    """The movie's lines over several seeds hold each shown run's configuration over its
+    seeds ("seeds": mean, min, max, as the movie's strip draws them): the page gets it as
+    each run's band, at every frame, and each run its configuration's one colour."""
+    from vizcallbacks.apps.page.data import page_data
+    from vizcallbacks.framefiles import read_manifest
+    from vizcallbacks.render.run_colours import run_colour
+
+    out, runs, lines = compare_dir
+    seeded = [{**line, "seeds": {name: {"mean": 0.5 + index / 100, "min": 0.4, "max": 0.6 + index / 100, "seeds": 2}
+                                 for name in line["runs"]}} for index, line in enumerate(lines)]
+    manifest = out.parent / "seeded.jsonl"
+    manifest.write_text("".join(json.dumps(line) + "\n" for line in seeded))
+    data = page_data(out, manifest, read_manifest(manifest), out)
+    assert [run["colour"] for run in data["runs"]] == [run_colour(0), run_colour(1)]
+    for run in data["runs"]:
+        assert run["band"]["key"] == "heldout_accuracy"
+        assert run["band"]["points"] == [[line["point"], 0.5 + i / 100, 0.4, 0.6 + i / 100]
+                                         for i, line in enumerate(lines)]
+    plain = page_data(out, out / "frames.jsonl", read_manifest(out / "frames.jsonl"), out)
+    assert not any("band" in run for run in plain["runs"])  # one seed: the runs' own curves

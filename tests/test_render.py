@@ -50,8 +50,8 @@ def test_grid_layout_first_image_gets_one_row_per_channel(tiny_cnn, tiny_data):
 
 def test_default_channels_are_clipped_to_what_each_layer_has(tiny_cnn, tiny_data):
     images, _ = tiny_data
-    probe, renderer = _renderer(tiny_cnn, images[:2])  # conv has 6 channels: 1 and 5 shown
-    assert renderer.channels == (1, 5, 10, 20)
+    probe, renderer = _renderer(tiny_cnn, images[:2])  # conv has 6 channels: 1 and 5 shown, no empty rows
+    assert renderer.channels == (1, 5) and renderer.rows_per_image == (2, 1)
     shown_rows = {r for i, r, c, *_ in renderer.cells() if i == 0 and c == 1}
     assert shown_rows == {0, 1}
 

@@ -1,5 +1,6 @@
 """Which layers a frame shows: what each layer's output is, which can be drawn, and the
-default choice of columns (the last layer that computes in each stage of a deep model).
+default choice of columns (the last layer that computes in each stage of a deep model's
+trunk, `trunk.py`).
 
 Data only, and no pass: the probe (`probe.py`) records what each layer outputs in one
 discovery pass (`passes.py`) and hands the calls it saw to `layer_calls` and `choose`.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..checks import is_int
+from .trunk import trunk_layers
 
 __all__ = ["KINDS", "MAX_DEFAULT_COLUMNS", "LayerView", "LayerCall", "kind_of", "check_layer_choice",
            "layer_calls", "choose", "model_layers", "shape_of"]
@@ -218,14 +220,19 @@ def _is_side_branch(stage: Sequence[LayerCall]) -> bool:
     return all(kind_of(record.shape) == "vector" for record in stage)
 
 
-def _default_choice(records: Sequence[LayerCall], max_columns: int) -> list[LayerCall]:
+def _default_choice(records: Sequence[LayerCall], max_columns: int,
+                    trunk: frozenset[int] | None) -> list[LayerCall]:
     """Every drawable output when there are few; for a deep model, the last layer that
-    computes in each stage (a run of outputs of the same kind and resolution, through any
-    squeeze-and-excite branches; a stage of plumbing only is passed over), the model's
-    output among them, at most `max_columns` spread evenly."""
+    computes in each stage of its trunk (`trunk.py`: never a side branch nor a block's
+    inside; a stage is a run of outputs of the same kind and resolution, and a stage of
+    plumbing only is passed over), the model's output among them, at most `max_columns`
+    spread evenly. Without a graph to read (`trunk` None), squeeze-and-excite branches
+    are still told by their shape: one value per channel between maps of one resolution."""
     drawable = [record for record in records if not record.why_not]
     if len(drawable) <= max_columns:
         return drawable
+    on_trunk = [record for record in drawable if trunk is None or record.layer_index in trunk]
+    drawable = on_trunk or drawable
     stages: list[list[LayerCall]] = []
     for record in drawable:
         if stages and _stage(stages[-1][-1]) == _stage(record):
@@ -287,7 +294,7 @@ def choose(model, records: Sequence[LayerCall], layers, *, max_columns: int,
             f"(outputs: {outputs or 'none recorded'}). Supported: layers whose output is {shapes}."
         )
     if layers is None:
-        return _default_choice(records, max_columns)
+        return _default_choice(records, max_columns, trunk_layers(model, model_layers(model)))
     if layers == "all":
         return [record for record in records if not record.why_not]
     names = [layer.name for layer in model_layers(model)]

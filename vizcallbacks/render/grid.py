@@ -25,7 +25,7 @@ from .cells import CELL_DRAWERS, Patch
 from .dynamics import DynamicsPainter, check_frame_dynamics, dynamics_room
 from .heads import make_reader
 from .normalize import Normalizer
-from .options import resolve_channels, rows_per_image
+from .options import DEFAULT_CHANNELS, resolve_channels, rows_per_image
 from .output_cells import output_columns
 from .palette import GREEN, RED, make_palette
 from .stamp import Stamp
@@ -44,6 +44,9 @@ _CHANNEL_W = 34
 _COL_GAP, _ROW_GAP, _BLOCK_GAP = 3, 2, 8
 # A column header's lines: the layer's name, its class, its output's shape.
 _HEADER_GREYS = {"name": 0, "class": 72, "shape": 120}
+# The least room between two columns' headers, in pixels (the old 1 let neighbours read as one,
+# "se_squeezeactivation"; more would shorten the headers of 48- and 56-pixel cells).
+_HEADER_GAP = 2
 # The green or red square beside a prediction, below the block's top.
 _MARK_TOP = LINE + 4
 
@@ -99,7 +102,9 @@ class GridRenderer:
         count = input_count(self.images)
         self.reader = make_reader(output_kind, labels, count, class_names=style.class_names)
         self.channels, self._clip_channels = resolve_channels(style.channels, self.views)
-        self.rows_per_image = rows_per_image(style.channels_per_image, count, len(self.channels))
+        chosen = len(DEFAULT_CHANNELS) if self._clip_channels else len(self.channels)
+        self.rows_per_image = rows_per_image(style.channels_per_image, count, chosen,
+                                             cap=len(self.channels))
         if not any(CELL_DRAWERS[view.kind].rows_by_channel for view in self.views):
             self.rows_per_image = (1,) * count  # no layer has a row per channel
         self.palette = make_palette(style.cmap)
@@ -116,7 +121,7 @@ class GridRenderer:
         self._widths = ([self.input.width] + [self.cell_px for _ in self.drawers]
                         + [column.width for column in self.output_columns])
         #: What every layer name shown begins with ("convnext_tiny_"), written once.
-        self.name_prefix = shared_prefix([view.name for view in self.views])
+        self.name_prefix = shared_prefix([view.name for view in self.views], [view.layer_class for view in self.views])
         #: Each column's header, top to bottom: (line, "name" | "class" | "shape").
         self.headers = self._header_texts()
         self._layout()
@@ -142,8 +147,9 @@ class GridRenderer:
              shape_labels(view.shape)) for view in self.views] + [
             (name, what, shape_labels(shape)) for name, what, shape in (c.header for c in self.output_columns)]
         headers = []
-        for width, (name, what, shape) in zip(self._widths, columns):
-            room = width + _COL_GAP - 1
+        for column, (width, (name, what, shape)) in enumerate(zip(self._widths, columns)):
+            # The last column's header may use the frame's margin: no header follows it.
+            room = width - 1 + _PAD if column == len(columns) - 1 else width - _HEADER_GAP + _COL_GAP
             lines = [(line, "name") for line in header_lines(measure, name, small, room)]
             if what:
                 lines.append((fit_label(measure, what, small, room), "class"))
@@ -183,10 +189,14 @@ class GridRenderer:
         draw = ImageDraw.Draw(text)
         small = font(SMALL_FONT)
         cell = self.cell_px
+        #: Where each header line was drawn, (left, top, right, bottom) per column: to measure.
+        self.header_boxes = []
         for x, lines in zip(self._col_x, self.headers):
             top = self._grid_top - 4 - len(lines) * LINE  # the shape line just above the cells
             for i, (line, role) in enumerate(lines):
                 draw.text((x, top + i * LINE), line, fill=_HEADER_GREYS[role], font=small)
+            self.header_boxes.append([draw.textbbox((x, top + i * LINE), line, font=small)
+                                      for i, (line, _) in enumerate(lines)])
         if self.name_prefix:
             draw.text((_PAD, self._grid_top - 4 - 2 * LINE), "layers:", fill=_HEADER_GREYS["class"], font=small)
             draw.text((_PAD, self._grid_top - 4 - LINE), fit_text(draw, self.name_prefix + "…", small, _LABEL_W - 4),

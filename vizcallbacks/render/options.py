@@ -45,7 +45,9 @@ def check_channels(channels) -> tuple[int, ...] | None:
 
 def resolve_channels(channels, views: Sequence[LayerView]) -> tuple[tuple[int, ...], bool]:
     """The channel list, and whether it was the default (clipped per layer) or explicit
-    (every index must exist in every feature-map layer).
+    (every index must exist in every feature-map layer). The default keeps only the
+    channels that some feature-map layer has, so that no row is drawn empty (8 filters:
+    channels 1 and 5); where no layer has any of them (maps of one channel), channel 0.
 
     Args:
         channels: what the user gave (see `check_channels`).
@@ -59,7 +61,8 @@ def resolve_channels(channels, views: Sequence[LayerView]) -> tuple[tuple[int, .
     """
     channels = check_channels(channels)
     if channels is None:
-        return DEFAULT_CHANNELS, True
+        most = max((view.channels for view in views if view.kind == "maps"), default=max(DEFAULT_CHANNELS) + 1)
+        return tuple(channel for channel in DEFAULT_CHANNELS if channel < most) or (0,), True
     for view in views:
         if view.kind == "maps" and max(channels) >= view.channels:
             raise ValueError(
@@ -70,7 +73,7 @@ def resolve_channels(channels, views: Sequence[LayerView]) -> tuple[tuple[int, .
     return channels, False
 
 
-def rows_per_image(channels_per_image, count: int, channel_count: int) -> tuple[int, ...]:
+def rows_per_image(channels_per_image, count: int, channel_count: int, *, cap: int | None = None) -> tuple[int, ...]:
     """How many rows each image gets: one per channel shown.
 
     Args:
@@ -78,6 +81,9 @@ def rows_per_image(channels_per_image, count: int, channel_count: int) -> tuple[
             others), one count for all, or one count per image.
         count: how many images.
         channel_count: how many channels are chosen.
+        cap: the most rows an image gets, where fewer channels are shown than were
+            chosen (the default channels that no layer has are left out): counts are
+            checked against `channel_count`, then lowered to `cap`.
 
     Returns:
         One count per image.
@@ -86,7 +92,7 @@ def rows_per_image(channels_per_image, count: int, channel_count: int) -> tuple[
         ValueError: a count that is not in 1..channel_count, or not one per image.
     """
     if channels_per_image is None:
-        return (channel_count,) + (1,) * (count - 1)
+        return (channel_count if cap is None else cap,) + (1,) * (count - 1)
     if is_int(channels_per_image):
         rows = (int(channels_per_image),) * count
     else:
@@ -106,4 +112,4 @@ def rows_per_image(channels_per_image, count: int, channel_count: int) -> tuple[
                 f"channels_per_image: each count must be an integer in 1..{channel_count} (the number "
                 f"of channels chosen). Received: {channels_per_image!r}."
             )
-    return tuple(int(r) for r in rows)
+    return tuple(min(int(r), channel_count if cap is None else cap) for r in rows)

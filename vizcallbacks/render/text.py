@@ -14,7 +14,7 @@ import numpy as np
 from .palette import GREY_OF_L
 
 __all__ = ["STAMP_FONT", "SMALL_FONT", "LINE", "font", "fit_text", "fit_label", "abbreviate", "class_labels",
-           "shape_labels", "shared_prefix", "header_lines", "TextLayer", "Line"]
+           "shape_labels", "automatic_name", "shared_prefix", "header_lines", "TextLayer", "Line"]
 
 # Text sizes in pixels, and the height of a line of small text.
 STAMP_FONT, SMALL_FONT = 15, 10
@@ -151,12 +151,43 @@ def shape_labels(shape: Sequence[int]) -> tuple[str, ...]:
     return (full,)
 
 
-def shared_prefix(names: Sequence[str]) -> str:
+def automatic_name(layer_class: str) -> str:
+    """The name Keras gives a layer of `layer_class` that was not named, without its
+    number: "Conv2DTranspose": "conv2d_transpose" (Keras's own snake case).
+
+    Args:
+        layer_class: the class's name; a wrapper's "Bidirectional(LSTM)" counts as "Bidirectional".
+
+    Returns:
+        The name in snake case.
+    """
+    import re
+
+    name = re.sub(r"\W+", "", layer_class.split("(")[0])
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _still_names(name: str, prefix: str, layer_class: str) -> bool:
+    """Whether `name` without `prefix` still names its layer: a word remains, not only a
+    number ("conv2d_3" is not "3"), and the prefix does not cut into the name Keras made
+    from the layer's class ("conv2d_transpose" is not "transpose")."""
+    rest = name[len(prefix):]
+    if not any(word[:1].isalpha() for word in rest.split("_")):
+        return False
+    automatic = automatic_name(layer_class) if layer_class else ""
+    return not (automatic and name.startswith(automatic) and len(prefix) <= len(automatic))
+
+
+def shared_prefix(names: Sequence[str], classes: Sequence[str] = ()) -> str:
     """The words that every one of several layer names begins with ("convnext_tiny_" in
-    ConvNeXt), up to an underscore, when each name has more after them.
+    ConvNeXt), up to an underscore, when what remains of each name still names its layer:
+    a word, not only a number, and not the tail of the name Keras made from the layer's
+    class. An autoencoder's "conv2d_3", "conv2d_transpose" keep their names whole.
 
     Args:
         names: the layer names.
+        classes: each layer's class name ("Conv2DTranspose"), where known.
 
     Returns:
         The prefix, ending in "_"; "" when there is none or fewer than two names.
@@ -167,7 +198,10 @@ def shared_prefix(names: Sequence[str]) -> str:
         return ""
     common = os.path.commonprefix(list(names))
     prefix = common[:common.rfind("_") + 1]
-    return prefix if all(len(name) > len(prefix) for name in names) else ""
+    classes = tuple(classes) or ("",) * len(names)
+    if prefix and all(_still_names(name, prefix, layer_class) for name, layer_class in zip(names, classes)):
+        return prefix
+    return ""
 
 
 def _wrapped(draw, text: str, text_font, width: int, *, break_words: bool) -> list[str] | None:

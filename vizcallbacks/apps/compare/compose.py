@@ -1,8 +1,9 @@
 """Composition, in the parent, from the files the runs wrote: movie frames (a header, one
 titled panel per configuration, from the first seed's run, the held-out accuracy strip
 underneath with each configuration's mean over the seeds and its min-max band, all on the
-panels' palette of 224 colours) sent through a `FramePipeline` to the sinks, as the
-callback's frames are (PNGs, their manifest, the movies streamed); then summary.png.
+panels' palette of 224 colours and the configurations' own, `run_colours`) sent through a
+`FramePipeline` to the sinks, as the callback's frames are (PNGs, their manifest, the
+movies streamed); then summary.png.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...render.curves import CurveStrip, grey_lut, palette_colours
+from ...render.curves import CurveStrip, grey_lut
+from ...render.run_colours import run_rgb, with_run_colours
 from ...framefiles import FRAMES_DIR, MANIFEST_NAME, RUNS_DIR, partial_path, read_png
 from ...render import fit_text, font, make_palette
 from .stats import Runs, Spread, config_curves, spread
@@ -85,9 +87,10 @@ class Composer:
                  x_max: float):
         self.out_dir, self.runs, self.align, self.header = out_dir, runs, runs.align, header
         self.shown = {config: runs.names[config, runs.seeds[0]] for config in runs.configs}
-        self.palette = make_palette(cmap)
+        # The panels' colours and each configuration's own (`run_colours`), the same on the page.
+        self.palette = with_run_colours(make_palette(cmap))
         self.lut = grey_lut(self.palette)
-        self.colours = palette_colours(self.palette, len(runs.configs))
+        self.colours = [run_rgb(position) for position in range(len(runs.configs))]
         first = [self._panel(name, 0) for name in self.shown.values()]
         # The panels are drawn without a stamp: drop their empty top band.
         self.crop_top = max(0, min(int(np.argmax((panel != 255).any(axis=(1, 2)))) for panel in first)
@@ -140,7 +143,8 @@ class Composer:
         Returns:
             The frame (an RGB uint8 array on the palette), and for the movie's manifest:
             "runs", the figures of the records shown, by run name (the first seed's runs),
-            and with several seeds "seeds", each configuration's held-out accuracy over them.
+            and with several seeds "seeds", each configuration's held-out accuracy over them
+            (mean, min, max: the strip's curve and band), by the name of the run its panel shows.
         """
         from PIL import Image, ImageDraw
 
@@ -161,7 +165,7 @@ class Composer:
             draw.text((left, top + 20), _panel_title(record, done), fill=30, font=font(12))
             figures[name] = {key: record[key] for key in _RECORD_KEYS}
             now = spread([runs.records[run][shown[run]]["heldout_accuracy"] for run in runs.runs_of(config)])
-            over_seeds[config] = now.as_json()
+            over_seeds[name] = now.as_json()
             legend.append(_legend(runs.labels[config], now, len(runs.seeds)))
             so_far = self.curves[config][:shown[name] + 1]
             curves.append([(x, figure.mean) for x, figure in so_far])

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from ...figures import FIGURE_KEYS, FIGURES, figure
 from ...framefiles import MANIFEST_NAME, RUNS_DIR, read_manifest
+from ...render.run_colours import run_colour
 
 __all__ = ["page_data", "missing_frames", "page_url"]
 
-# Curve colours of the runs, in order (colour-blind friendly, readable on white).
-_RUN_COLOURS = ("#2563eb", "#dc2626", "#059669", "#9333ea", "#d97706", "#0891b2", "#db2777", "#4b5563")
+# The figure compare's movie shows over seeds (its strip): the page shows the same.
+_BAND_KEY = "heldout_accuracy"
 # What each x-axis key is called on the page.
 _X_LABELS = {"step": "step (batches trained)", "examples_seen": "examples seen", "time_s": "seconds of training"}
 # compare's alignments and the record key each holds equal across runs.
@@ -41,7 +42,9 @@ def page_data(run_dir: Path, manifest_path: Path, entries: list[tuple[int, dict]
 
     Returns:
         {"title", "x": {"key", "label"}, "metrics": [{"key", "label", "fraction"}],
-        "runs": [{"name", "colour", "records"}], "timeline": [{"x", "picks"}]}.
+        "runs": [{"name", "colour", "records"}], "timeline": [{"x", "picks"}]}; a comparison
+        over several seeds gives each run "band": {"key", "points": [[x, mean, min, max]]},
+        its configuration's figure over the seeds at each frame, as the movie's strip.
 
     Raises:
         ValueError: a line names no frame file; a comparison's run or record is missing.
@@ -136,7 +139,7 @@ def _single_run_data(run_dir: Path, manifest_path: Path, entries, page_dir: Path
         "title": run_dir.resolve().name,
         "x": {"key": x_key or "index", "label": _X_LABELS.get(x_key, "frame")},
         "metrics": _metrics(records),
-        "runs": [{"name": run_dir.resolve().name, "colour": _RUN_COLOURS[0], "records": records}],
+        "runs": [{"name": run_dir.resolve().name, "colour": run_colour(0), "records": records}],
         "timeline": timeline,
     }
 
@@ -154,7 +157,7 @@ def _compare_runs(run_dir: Path, manifest_path: Path, names: list[str], page_dir
         files = _files(run_manifest, run_entries)
         records = [_page_record(record, _url(run_manifest.parent / file, page_dir))
                    for (_, record), file in zip(run_entries, files, strict=True)]
-        runs.append({"name": name, "colour": _RUN_COLOURS[position % len(_RUN_COLOURS)], "records": records})
+        runs.append({"name": name, "colour": run_colour(position), "records": records})
     return runs
 
 
@@ -178,6 +181,7 @@ def _compare_data(run_dir: Path, manifest_path: Path, entries, page_dir: Path) -
         point = _number(line.get("point"))
         timeline.append({"x": point if point is not None else runs[0]["records"][picks[0]].get(x_key),
                          "picks": picks})
+    _add_bands(runs, names, entries, timeline)
     return {
         "title": run_dir.resolve().name,
         "x": {"key": x_key, "label": _X_LABELS[x_key]},
@@ -185,3 +189,16 @@ def _compare_data(run_dir: Path, manifest_path: Path, entries, page_dir: Path) -
         "runs": runs,
         "timeline": timeline,
     }
+
+
+def _add_bands(runs: list[dict], names: list[str], entries, timeline: list[dict]) -> None:
+    """With several seeds (the movie's lines hold "seeds": each shown run's configuration
+    over its seeds), each run's band: [x, mean, min, max] at each frame."""
+    if not all(isinstance(line.get("seeds"), dict) for _, line in entries):
+        return
+    for name, run in zip(names, runs, strict=True):
+        points = []
+        for (_, line), point in zip(entries, timeline, strict=True):
+            figure = line["seeds"].get(name) or {}
+            points.append([point["x"], *(_number(figure.get(key)) for key in ("mean", "min", "max"))])
+        run["band"] = {"key": _BAND_KEY, "points": points}

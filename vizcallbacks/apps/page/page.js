@@ -21,6 +21,9 @@
     return node;
   }
   function record(run, i) { return runs[run].records[timeline[i].picks[run]]; }
+  // compare over several seeds: a run's configuration over its seeds ([x, mean, min, max] per
+  // frame) for the figure the movie's strip shows; that chart draws its mean and band.
+  function bandOf(run, metric) { return run.band && run.band.key === metric.key ? run.band.points : null; }
   function xOf(rec, i) { return xKey === "index" ? i : rec[xKey]; }
   function fmt(value, digits) {
     if (value === null || value === undefined) { return "–"; }
@@ -112,6 +115,9 @@
       run.records.forEach(function (rec) {
         if (rec[metric.key] !== null && rec[metric.key] !== undefined) { ys.push(rec[metric.key]); }
       });
+      (bandOf(run, metric) || []).forEach(function (p) {
+        p.slice(1).forEach(function (y) { if (y !== null) { ys.push(y); } });
+      });
     });
     var yLow = ys.length ? Math.min.apply(null, ys) : 0, yHigh = ys.length ? Math.max.apply(null, ys) : 1;
     if (metric.fraction) {  // an accuracy: to the tenth around the values, within 0..1
@@ -160,13 +166,25 @@
       el("line", {x1: margin.left, x2: chart.width - margin.right, y1: bottom, y2: bottom, stroke: "#9aa5b1"}, svg, SVG);
       el("text", {x: chart.width - margin.right, y: chart.height - 3, "text-anchor": "end"}, svg, SVG).textContent = data.x.label;
       runs.forEach(function (run) {
+        var band = bandOf(run, metric);
+        var points = band ? band.map(function (p) { return [p[0], p[1]]; })
+          : run.records.map(function (rec, i) { return [xOf(rec, i), rec[metric.key]]; });
+        if (band) {  // min to max over the seeds, out along the top and back along the bottom
+          var edge = band.filter(function (p) { return p[2] !== null && p[3] !== null; });
+          var outline = edge.map(function (p) { return [p[0], p[3]]; }).concat(
+            edge.slice().reverse().map(function (p) { return [p[0], p[2]]; }));
+          el("path", {"class": "band", d: outline.map(function (p, k) {
+            return (k ? "L" : "M") + chart.px(p[0]).toFixed(2) + " " + chart.py(p[1]).toFixed(2);
+          }).join(" ") + " Z", fill: run.colour, "fill-opacity": 0.18, stroke: "none"}, svg, SVG);
+        }
         var d = "", pen = "M";
-        run.records.forEach(function (rec, i) {
-          var y = rec[metric.key], x = xOf(rec, i);
+        points.forEach(function (p) {
+          var x = p[0], y = p[1];
           if (y === null || y === undefined || x === null || x === undefined) { pen = "M"; return; }
           d += pen + chart.px(x).toFixed(2) + " " + chart.py(y).toFixed(2) + " "; pen = "L";
         });
-        el("path", {d: d, fill: "none", stroke: run.colour, "stroke-width": 1.8, "stroke-linejoin": "round"}, svg, SVG);
+        el("path", {"class": band ? "curve mean" : "curve", d: d, fill: "none", stroke: run.colour,
+                    "stroke-width": 1.8, "stroke-linejoin": "round"}, svg, SVG);
       });
       chart.cursor = el("line", {"class": "cursor", id: "cursor-" + metric.key, y1: margin.top, y2: bottom,
                                  stroke: "var(--cursor)", "stroke-width": 1.5}, svg, SVG);
@@ -181,11 +199,12 @@
       chart.cursor.setAttribute("x1", x); chart.cursor.setAttribute("x2", x);
       svg.setAttribute("data-index", String(i));
       chart.dots.forEach(function (dot, r) {
-        var rec = record(r, i), y = rec[metric.key];
+        var rec = record(r, i), band = bandOf(runs[r], metric);
+        var y = band ? band[i][1] : rec[metric.key], x = band ? band[i][0] : xOf(rec, timeline[i].picks[r]);
         values[r].textContent = fmt(y);
         if (y === null || y === undefined) { dot.setAttribute("visibility", "hidden"); return; }
         dot.setAttribute("visibility", "visible");
-        dot.setAttribute("cx", chart.px(xOf(rec, timeline[i].picks[r]))); dot.setAttribute("cy", chart.py(y));
+        dot.setAttribute("cx", chart.px(x)); dot.setAttribute("cy", chart.py(y));
       });
     };
 
