@@ -85,6 +85,9 @@ def test_train_with_mlflow_leaves_one_run_with_the_frames_the_loss_and_the_movie
         ["movie.gif"]
     movie = client.download_artifacts(run.info.run_id, "movie.gif", str(tmp_path / "back"))
     assert open(movie, "rb").read() == (out / "movie.gif").read_bytes()
+    # The page is written before the trackers finish, so the run keeps it beside the movie.
+    page = client.download_artifacts(run.info.run_id, "index.html", str(tmp_path / "back"))
+    assert open(page, "rb").read() == (out / "index.html").read_bytes()
 
 
 def test_mlflow_logs_into_the_active_run_and_leaves_it_open(tmp_path, monkeypatch, tiny_cnn, tiny_data):
@@ -211,6 +214,23 @@ def test_an_mlflow_server_that_is_down_is_said_once_and_the_frames_are_kept(tmp_
     assert len(said) == 1 and f"MLflowSink '{url}' failed at frame 1" in said[0]
     assert "Check that the tracking server runs" in said[0] and "Training goes on" in said[0]
     _all_frames_kept(tmp_path, 4)
+
+
+@pytest.mark.e2e
+def test_train_with_a_tracker_that_is_down_warns_and_finishes_the_run(tmp_path, monkeypatch, capsys):
+    """A tracker is a copy of the run elsewhere: when it is down, `train` still writes the
+    movie and the page and exits 0, and says once what failed."""
+    require(MNIST_DIR, "MNIST")
+    need("mlflow", _MLFLOW)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    url = f"http://127.0.0.1:{_closed_port()}"
+    code = main(["train", "--dataset", "mnist", "--data-dir", str(MNIST_DIR), "--max-steps", "20", "--every", "10",
+                 "--out", str(tmp_path / "run"), "--format", "gif", "--quiet", "--mlflow", url])
+    printed = capsys.readouterr()
+    assert code == 0
+    assert printed.err.count(f"MLflowSink '{url}' failed") == 1 and "free space" not in printed.err
+    assert (tmp_path / "run" / "index.html").is_file() and inspect_movie(tmp_path / "run" / "movie.gif").frame_count == 3
 
 
 @pytest.mark.parametrize("module, sink, install", [("mlflow", MLflowSink, _MLFLOW), ("wandb", WandbSink, _WANDB)])

@@ -343,13 +343,14 @@ class PlotConvCallback(keras.callbacks.Callback):
         if self._tensorboard_dir is not None:  # the spelling before TensorBoardSink in sinks
             # Resumed: hide what an earlier run logged from this run's first step on.
             sinks.append(TensorBoardSink(self._tensorboard_dir, resumed=self._epoch_first_step > 0))
+        # Before the user's sinks, so that a tracker finishing after it finds the final dynamics files.
+        dynamics = None if self._tracked is None else DynamicsSink(
+            self._folder.manifest_path.parent, self.dynamics, layers=self._tracked.layers, shown_labels=self.labels)
+        sinks += [] if dynamics is None else [dynamics]
         sinks += self.sinks
         if self._recorder is not None:  # first: the store never lacks a frame the others have
             self._recorder.start(overwrite=self.overwrite, keep_through=self._epoch_first_step if resume else None)
             sinks.insert(0, self._recorder)
-        dynamics = None if self._tracked is None else DynamicsSink(
-            self._folder.manifest_path.parent, self.dynamics, layers=self._tracked.layers, shown_labels=self.labels)
-        sinks += [] if dynamics is None else [dynamics]
         # The pipeline holds no reference to the callback, whose finalizer must be free
         # to run when a user drops it after fit raised.
         draw = _FrameDrawer(self._plotter, self._logs, batch_size=self.batch_size, recorder=self._recorder,

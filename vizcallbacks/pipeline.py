@@ -214,7 +214,7 @@ class FramePipeline:
         self._live.remove(sink)
         with contextlib.suppress(Exception):  # the send error is the one to report
             sink.abort()
-        if not self._live:
+        if all(live.follows_others for live in self._live):
             self._drawing = False  # nowhere left to write: stop drawing
         self._fault(_label(sink), error, record=record, failed=sink)
 

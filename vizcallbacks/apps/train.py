@@ -13,11 +13,11 @@ from ..analysis.options import Dynamics
 from ..checks import check_bool, check_fps, check_positive_int, check_seed, check_writable_dir
 from ..demos.catalog import ImageDemo
 from ..framefiles import FRAME_GLOB, FRAMES_DIR, MANIFEST_NAME, read_manifest
-from ..pipeline import Fault, FrameFaultWarning, check_on_error
+from ..pipeline import check_on_error
 from ..render.style import FrameStyle, check_style
 from ..sinks import MovieSink, Sink, TensorBoardSink
 from ..sinks.tensorboard import check_tensorboard_dir
-from .page import write_page_at_end
+from .page.sink import PageSink
 
 __all__ = ["train_movie", "Training", "TrainResult", "NOTES_IMAGE_INDICES", "MOVIE_FORMATS"]
 
@@ -206,7 +206,8 @@ def train_movie(*, dataset: str = "fashion_mnist", out_dir="output/fashion_mnist
     `overwrite=True`, before any data is loaded; image indices are checked against the
     test set before the model is built, channels against its layers before training.
     A fault while drawing or writing frames (a full disk) does not stop training: the
-    result's `faults` say what failed and the page is not written (see `PlotConvCallback`).
+    result's `faults` say what failed (see `PlotConvCallback`); the page is written from
+    the frames that were kept, where the disk allows.
 
     Args:
         dataset: "fashion_mnist" or "mnist" (the default CNN), "series" (the notes'
@@ -302,10 +303,11 @@ def _train(demo, checked: _Checked, training: Training, *, every_n_batches: int,
     model = demo.model(data, seed=training.seed)
     out_dir = checked.out_dir
     y_train, record = _training_labels(data, training)
+    page = PageSink(out_dir)  # before the user's sinks: a tracker keeps the page with the movies
     callback = PlotConvCallback(
         data.x_test[shown], labels=data.y_test[shown], frames_dir=out_dir / FRAMES_DIR,
         manifest_path=out_dir / MANIFEST_NAME, every_n_batches=every_n_batches, style=style,
-        sinks=[*checked.movie_sinks, *checked.sinks], batch_size=training.batch_size,
+        sinks=[*checked.movie_sinks, page, *checked.sinks], batch_size=training.batch_size,
         overwrite=checked.overwrite, on_error=checked.on_error, record=record)
     callbacks = [callback] + ([StopAfterSteps(training.max_steps)] if training.max_steps else [])
     with callback:
@@ -313,13 +315,9 @@ def _train(demo, checked: _Checked, training: Training, *, every_n_batches: int,
                             shuffle=True, verbose=training.verbose, callbacks=callbacks)
     evaluation = model.evaluate(data.x_test, data.y_test, batch_size=512, verbose=0, return_dict=True)
     result = _result(out_dir, callback, history, evaluation, keep_frames=True)
-    faults = callback.faults
-    # On a full disk the page could not be written either: `vizcallbacks view` makes it later.
-    page_path = None
-    if result.frame_count and not faults:
-        page_path, faults = _write_page(out_dir, result, on_error=checked.on_error)
     tensorboard = next((sink.log_dir for sink in checked.sinks if isinstance(sink, TensorBoardSink)), None)
-    return replace(result, page_path=page_path, tensorboard_dir=tensorboard, faults=faults)
+    # On a full disk the page could not be written either: `vizcallbacks view` makes it later.
+    return replace(result, page_path=page.path, tensorboard_dir=tensorboard, faults=callback.faults)
 
 
 def _training_labels(data, training: Training):
@@ -332,21 +330,6 @@ def _training_labels(data, training: Training):
     if not training.dynamics:
         return y_train, True
     return y_train, Dynamics(data.x_train, y_train, seed=training.seed, noisy=flipped)
-
-
-def _write_page(out_dir: Path, result: TrainResult, *, on_error: str) -> tuple[Path | None, tuple]:
-    """The page that plays the run; a page that cannot be written (a full disk) is a fault
-    like a frame that cannot: said (or raised, with on_error="raise"), the frames are kept."""
-    try:
-        return write_page_at_end(out_dir), ()
-    except OSError as error:
-        if on_error == "raise":
-            raise
-        fault = Fault(what=f"writing the page '{out_dir / 'index.html'}'", error=error, frame=0, position="",
-                      kept=f"{result.frame_count} whole frames in '{result.frames_dir}', listed in "
-                           f"'{result.manifest_path}'")
-        warnings.warn(FrameFaultWarning(fault.message("train_movie")), stacklevel=4)
-        return None, (fault,)
 
 
 def _result(out_dir: Path, callback, history, evaluation: dict, *, keep_frames: bool) -> TrainResult:

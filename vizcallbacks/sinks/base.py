@@ -46,6 +46,9 @@ class Sink(abc.ABC):
     #: notebook): when it fails, the run's own folder (frames, manifest, movies) is still
     #: whole, so an application finishes the run as if nothing failed and only says it.
     copies_elsewhere: bool = False
+    #: True for a sink that only follows the others (the page, written from the manifest):
+    #: when it is all that is left, no more frames are drawn.
+    follows_others: bool = False
 
     def open(self, *, earlier: Sequence[Path] = ()) -> None:  # default: nothing
         """`earlier`: PNG paths of frames a resumed run already made, in order.

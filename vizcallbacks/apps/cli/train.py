@@ -138,8 +138,9 @@ def run(args) -> int:
         args: the parsed flags of `vizcallbacks train`.
 
     Returns:
-        0 when training ended with every frame written; 1 after a fault (Ctrl-C ends with
-        130 in `main`).
+        0 when training ended with every frame written (a tracker or TensorBoard that
+        failed is a warning: the run's folder is whole); 1 after a fault in the run's own
+        files (Ctrl-C ends with 130 in `main`).
     """
     from ...sinks import TensorBoardSink
     from ..train import Training, train_movie
@@ -161,10 +162,12 @@ def run(args) -> int:
             formats=args.format, fps=args.fps, data_dir=args.data_dir, overwrite=args.overwrite,
             sinks=([TensorBoardSink(args.tensorboard)] if args.tensorboard else [])
             + arguments.tracker_sinks(args, out_dir))
-    if result.faults:
+    if any(not fault.elsewhere for fault in result.faults):
         print(fault_line(result, formats=args.format), file=sys.stderr)
         return EXIT_FAULT
     _print_result(result)
+    for fault in result.faults:  # a tracker or TensorBoard failed: the run's own folder is whole
+        print(f"vizcallbacks: warning: {fault.message('train')}", file=sys.stderr)
     return 0
 
 
