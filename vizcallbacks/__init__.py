@@ -8,7 +8,7 @@ command) do not pay for importing Keras and TensorFlow.
 
 from importlib import import_module
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _EXPORTS = {
     "plot_conv": "plotter",
