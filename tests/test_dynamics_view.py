@@ -58,7 +58,9 @@ def write_dynamics(run_dir: Path, steps, *, examples: int = 40, ended: bool = Tr
     dynamics = {"steps": [int(step) for step in steps], "layers": layers,
                 "examples": {"first_learned_step": first, "forgetting_events": forgetting, "noisy": noisy},
                 "unforgettable_fraction": float(unforgettable)}
-    (run_dir / "dynamics.json").write_text(json.dumps(dynamics))
+    # As the analysis writes it: one entry per tracked example.
+    entries = [{"first_learned_step": f, "forgetting_events": e, "noisy": n} for f, e, n in zip(first, forgetting, noisy)]
+    (run_dir / "dynamics.json").write_text(json.dumps({**dynamics, "examples": entries}))
     never = np.array([step is None for step in first])
     order = np.lexsort((np.arange(examples), [step or 0 for step in first], never))  # by first learned
     pixels = np.where(right[order][..., None], RASTER_GREEN, RASTER_RED).astype(np.uint8)

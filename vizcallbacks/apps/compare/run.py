@@ -373,6 +373,8 @@ def run_one(spec: RunSpec) -> dict:
     model = default_cnn(seed=spec.seed, optimizer=config.optimizer, learning_rate=config.learning_rate)
     initial_weights = _digest(*model.get_weights())
     style = options.style if options.style.class_names else options.style.replace(class_names=data.class_names)
+    if options.dynamics:  # every panel keeps room for its timelines and dead fractions
+        style = style.replace(show_dynamics=True)
     plotter = ConvPlotter(model, data.panel_images, labels=data.panel_labels, style=style, record="drawable")
     recorder = _Recorder(spec, model, plotter, data)
     try:

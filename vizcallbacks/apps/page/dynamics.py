@@ -90,14 +90,15 @@ def _panels(raw: Mapping, raster_src: str | None) -> dict:
         "dead": {"layers": names,
                  "values": [_series(layers[name]["dead_fraction"], len(steps), "dead_fraction", name)
                             for name in names]},
-        "raster": None if raster_src is None else _raster(raw.get("examples") or {}, raster_src),
+        "raster": None if raster_src is None else _raster(raw.get("examples") or [], raster_src),
         "unforgettable_fraction": _number(raw.get("unforgettable_fraction")),
     }
 
 
-def _raster(examples: Mapping, src: str) -> dict:
-    first_learned = list(examples.get("first_learned_step") or [])
-    noisy = list(examples.get("noisy") or [])
+def _raster(examples, src: str) -> dict:
+    # dynamics.json keeps one entry per tracked example ({"first_learned_step", "noisy", ...}).
+    first_learned = [example.get("first_learned_step") for example in examples]
+    noisy = [bool(example.get("noisy")) for example in examples]
     rows = raster_order(first_learned)
     return {"src": src, "examples": len(first_learned),
             "noisy_rows": [row for row, example in enumerate(rows) if example < len(noisy) and noisy[example]]}
