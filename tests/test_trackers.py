@@ -90,6 +90,29 @@ def test_train_with_mlflow_leaves_one_run_with_the_frames_the_loss_and_the_movie
     assert open(page, "rb").read() == (out / "index.html").read_bytes()
 
 
+@pytest.mark.e2e
+def test_render_with_mlflow_keeps_the_redrawn_frames_the_movie_and_the_page(trained, tmp_path, monkeypatch):
+    from mlflow import MlflowClient
+
+    _, out, _ = trained
+    monkeypatch.chdir(tmp_path)  # MLflow's artifacts go to ./mlruns
+    uri = f"sqlite:///{tmp_path / 'render.db'}"
+    assert main(["render", str(out), "--out", str(tmp_path / "viridis"), "--cmap", "viridis",
+                 "--format", "gif", "--mlflow", uri]) == 0
+    redrawn = _frames_by_step(tmp_path / "viridis")
+    client = MlflowClient(uri)
+    (run,) = client.search_runs(["0"])
+    assert run.info.run_name == "viridis" and run.info.status == "FINISHED"
+    images = _mlflow_images(client, run.info.run_id, tmp_path / "back")
+    assert sorted(images) == sorted(redrawn) == sorted(_frames_by_step(out))
+    for step, (pixels, _) in redrawn.items():
+        assert np.array_equal(images[step], pixels), step
+    # The page is a sink listed before the tracker: the run keeps it beside the movie.
+    for name in ("movie.gif", "index.html"):
+        kept = client.download_artifacts(run.info.run_id, name, str(tmp_path / "back"))
+        assert open(kept, "rb").read() == (tmp_path / "viridis" / name).read_bytes(), name
+
+
 def test_mlflow_logs_into_the_active_run_and_leaves_it_open(tmp_path, monkeypatch, tiny_cnn, tiny_data):
     mlflow = need("mlflow", _MLFLOW)
     monkeypatch.chdir(tmp_path)
