@@ -109,21 +109,17 @@ def render_run(run_dir, out_dir, *, style_changes: Mapping | None = None, images
            ManifestSink(folder.manifest_path, frames_dir=folder.frames_dir, digits=drawing.digits)]
     # The page is a sink listed before the user's, so that a tracker finishing after it keeps
     # the page with the movies.
-    page_sink = None
-    if check_bool(page, "page"):
-        from .page.sink import PageSink
+    from .page.sink import PageSink
 
-        page_sink = PageSink(out_dir)
-    pipeline = FramePipeline(drawing, [*own, *movie_sinks, *([page_sink] if page_sink else []), *sinks],
-                             background=False)
+    pages = [PageSink(out_dir)] if check_bool(page, "page") else []
+    pipeline = FramePipeline(drawing, [*own, *movie_sinks, *pages, *sinks], background=False)
     try:
         for position in range(len(run)):
             pipeline.submit(position)
     finally:
         pipeline.close()
-    page_path = page_sink.path if page_sink else None
-    return RenderResult(out_dir=out_dir, frame_count=len(run), page_path=page_path, style=style,
-                        movies=tuple(sink.movie for sink in movie_sinks if sink.movie is not None))
+    return RenderResult(out_dir=out_dir, frame_count=len(run), page_path=pages[0].path if pages else None,
+                        style=style, movies=tuple(sink.movie for sink in movie_sinks if sink.movie is not None))
 
 
 class _Redrawing:
